@@ -1,0 +1,1 @@
+"""Papeleo pipeline package."""

@@ -1,0 +1,1 @@
+"""Papeleo workers package."""
