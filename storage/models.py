@@ -26,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def new_id() -> str:
     """Document ids are random uuid4 hex: unguessable and safe inside object keys."""
     return uuid.uuid4().hex
@@ -186,6 +191,7 @@ class Document(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
 
     text: Mapped[str | None] = mapped_column(Text)
+    ocr_pages: Mapped[list[int]] = mapped_column(JSON, default=list)  # pages without a text layer
     ocr_confidence: Mapped[float | None] = mapped_column(Float)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

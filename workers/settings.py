@@ -58,7 +58,20 @@ class Settings(BaseSettings):
         return (self.data_dir / "objects").resolve()
 
 
-@lru_cache(maxsize=1)
+_installed: Settings | None = None
+
+
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
+    """The process-wide settings: read once from the environment unless others were installed."""
+    return _installed or _from_environment()
+
+
+def install_settings(settings: Settings | None) -> None:
+    """Use ``settings`` in this process from now on (``papeleo process``, tests); None undoes."""
+    global _installed
+    _installed = settings
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
     return Settings()

@@ -1,0 +1,89 @@
+"""Accounts: password hashing (Argon2id), bearer tokens stored hashed, who sees which company."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Advisory,
+    ApiToken,
+    Company,
+    Membership,
+    Role,
+    User,
+    as_utc,
+    utcnow,
+)
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so timing does not reveal valid usernames.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, advisory_code: str, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = session.scalar(
+        select(User)
+        .join(Advisory, Advisory.id == User.advisory_id)
+        .where(Advisory.code == advisory_code, User.username == username)
+    )
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not user.is_active or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, datetime]:
+    """A new bearer token for ``user``; only its sha256 is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + ttl
+    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=expires_at))
+    return token, expires_at
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user owning a valid, unexpired, unrevoked token."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def visible_companies(user: User) -> Select[tuple[Company]]:
+    """Advisors see every company of their advisory; clients and employees their memberships."""
+    query = select(Company).where(Company.advisory_id == user.advisory_id)
+    if user.role == Role.ADVISOR:
+        return query
+    return query.join(Membership, Membership.company_id == Company.id).where(
+        Membership.user_id == user.id
+    )
+
+
+def can_read_documents(user: User) -> bool:
+    # Employees only see their own payslips (the payslip routes), never company documents.
+    return user.role in (Role.ADVISOR, Role.CLIENT)

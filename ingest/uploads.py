@@ -1,0 +1,79 @@
+"""Receiving uploaded files: streamed into object storage while hashed and measured."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import BinaryIO
+
+from storage.keys import ObjectRole, object_key
+from storage.models import new_id
+from storage.objects import ObjectStore
+
+
+class HashingReader(io.RawIOBase):
+    """Wraps a stream: counts and hashes what the store reads from it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.sha256.update(data)
+        self.size += n
+        return n
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUpload:
+    document_id: str
+    key: str
+    size: int
+    sha256: str
+
+
+def store_upload(
+    store: ObjectStore,
+    stream: BinaryIO,
+    *,
+    company_id: int,
+    fiscal_year: int,
+    file_name: str,
+    content_type: str | None,
+    length: int = -1,
+) -> StoredUpload:
+    """Stream one uploaded file into the store under a new document id."""
+    document_id = new_id()
+    key = object_key(company_id, fiscal_year, document_id, ObjectRole.ORIGINAL, file_name)
+    reader = HashingReader(stream)
+    store.put(
+        key,
+        io.BufferedReader(reader, buffer_size=1024 * 1024),
+        length=length,
+        content_type=content_type or "application/octet-stream",
+    )
+    return StoredUpload(document_id, key, reader.size, reader.sha256.hexdigest())
+
+
+def display_name_for(original_name: str, chosen: str | None, index: int, count: int) -> str:
+    """The name shown in the history: the uploader's rename, numbered when several files."""
+    original = PurePath(original_name.replace("\\", "/")).name or "documento"
+    if not chosen or not chosen.strip():
+        return original[:255]
+    name = chosen.strip()
+    suffix = PurePath(original).suffix
+    if suffix and not name.lower().endswith(suffix.lower()):
+        name = f"{name}{' ' + str(index + 1) if count > 1 else ''}{suffix.lower()}"
+    elif count > 1:
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem} {index + 1}.{ext}" if dot else f"{name} {index + 1}"
+    return name[:255]
