@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
@@ -47,7 +46,7 @@ from storage.models import (
     User,
     utcnow,
 )
-from storage.objects import FilesystemStore, ObjectNotFound
+from storage.objects import FilesystemStore, ObjectNotFound, content_disposition
 from storage.search import matches
 from workers.documents import CATEGORIES, start_processing
 from workers.runtime import Runtime, get_runtime
@@ -312,7 +311,8 @@ def create_api() -> FastAPI:
         return StreamingResponse(
             _stream(store, key),
             media_type=info.content_type,
-            headers={"Content-Length": str(info.size), **_disposition(name)},
+            headers={"Content-Length": str(info.size)}
+            | ({"Content-Disposition": content_disposition(name)} if name else {}),
         )
 
     @api.get("/v1/notifications", tags=["notifications"])
@@ -367,16 +367,6 @@ def _stream(store: FilesystemStore, key: str) -> Iterator[bytes]:
     with store.open(key) as stream:
         while chunk := stream.read(256 * 1024):
             yield chunk
-
-
-def _disposition(name: str | None) -> dict[str, str]:
-    if not name:
-        return {}
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
-    return {
-        "Content-Disposition": f'attachment; filename="{ascii_name}"; '
-        f"filename*=UTF-8''{quote(name)}"
-    }
 
 
 def _pdf_name(name: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import ColumnElement, column, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
@@ -13,7 +15,8 @@ _fts = table("document_fts", column("document_id"))
 
 def index_document(session: Session, document: Document) -> None:
     """(Re)index ``document``'s name and text; idempotent."""
-    title = document.display_name or ""
+    # "Factura_Repsol-nov.pdf" is three words, not one file-name token.
+    title = re.sub(r"[._\-/]+", " ", document.display_name or "")
     body = document.text or ""
     params = {"id": document.id, "company": document.company_id, "title": title, "body": body}
     if _is_postgres(session):

@@ -52,9 +52,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None) -> Celery:
-    celery = Celery("papeleo")
+    celery = Celery("papeleo", include=["workers.documents"])
     celery.conf.update(celery_config(settings or get_settings()))
-    celery.autodiscover_tasks(["workers"], related_name="documents", force=True)
     return celery
 
 
