@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.Column("error_code", sa.String(length=40), nullable=True),
         sa.Column("error_message", sa.Text(), nullable=True),
         sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("ocr_pages", sa.JSON(), nullable=False),
         sa.Column("ocr_confidence", sa.Float(), nullable=True),
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
