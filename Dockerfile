@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Papeleo image: the API, every Celery worker, beat, Flower and the one-shot migrate job
 # all run from this one image; docker-compose.yml picks the command.
 FROM python:3.11-slim-bookworm
