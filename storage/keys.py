@@ -28,11 +28,11 @@ _EDGE_PUNCTUATION: Final = "._-"
 class ObjectRole(StrEnum):
     """What an object is to its document; the folder under the document id."""
 
-    original = "original"
-    normalized = "normalized"
-    archive = "archive"
-    payslip = "payslip"
-    bundle = "bundle"
+    ORIGINAL = "original"
+    NORMALIZED = "normalized"
+    ARCHIVE = "archive"
+    PAYSLIP = "payslip"
+    BUNDLE = "bundle"
 
 
 def safe_file_name(name: str, *, default: str = "document") -> str:

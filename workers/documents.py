@@ -75,9 +75,9 @@ class DocumentTask(Task):
         self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
     ) -> None:
         code = (
-            ErrorCode.STORAGE_UNAVAILABLE
+            ErrorCode.storage_unavailable
             if isinstance(exc, TRANSIENT_ERRORS)
-            else ErrorCode.INTERNAL_ERROR
+            else ErrorCode.internal_error
         )
         log.error("task %s failed for document %s: %r", self.name, args[:1], exc)
         try:
@@ -127,7 +127,7 @@ def run_step(
     except DocumentError as error:
         _divert_to_notify(document_id, step, error.code, error.detail)
     except SoftTimeLimitExceeded:
-        _divert_to_notify(document_id, step, ErrorCode.TIMEOUT, "soft time limit exceeded")
+        _divert_to_notify(document_id, step, ErrorCode.timeout, "soft time limit exceeded")
     with transaction(runtime.sessions) as session:
         document = session.get_one(Document, document_id)
         for name, value in outcome.changes.items():
@@ -261,7 +261,7 @@ def notify(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
             return
         failed = saved.status == DocumentStatus.FAILED
         text = document_notification(
-            status=saved.status,
+            status="failed" if failed else "processed",
             display_name=saved.display_name,
             category=saved.category or saved.predicted_category,
             error_code=saved.error_code,

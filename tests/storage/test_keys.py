@@ -92,7 +92,7 @@ def test_result_is_always_one_safe_segment(name: str) -> None:
 
 
 def test_object_key_layout() -> None:
-    key = object_key(7, 2026, DOC_ID, ObjectRole.original, "Factura_Año 2026.pdf")
+    key = object_key(7, 2026, DOC_ID, ObjectRole.ORIGINAL, "Factura_Año 2026.pdf")
     assert key == f"companies/7/2026/{DOC_ID}/original/Factura_Ano_2026.pdf"
 
 
@@ -102,7 +102,7 @@ def test_object_key_every_role(role: ObjectRole) -> None:
 
 
 def test_object_key_sanitises_traversal() -> None:
-    key = object_key(1, 2026, DOC_ID, ObjectRole.bundle, "../../../../etc/passwd")
+    key = object_key(1, 2026, DOC_ID, ObjectRole.BUNDLE, "../../../../etc/passwd")
     assert key == f"companies/1/2026/{DOC_ID}/bundle/passwd"
     assert ".." not in key.split("/")
 
@@ -115,25 +115,25 @@ def test_roles() -> None:
         "payslip",
         "bundle",
     ]
-    assert f"{ObjectRole.payslip}" == "payslip"
+    assert f"{ObjectRole.PAYSLIP}" == "payslip"
 
 
 @pytest.mark.parametrize(
     ("company_id", "fiscal_year", "document_id", "role"),
     [
-        (0, 2026, DOC_ID, ObjectRole.original),
-        (-1, 2026, DOC_ID, ObjectRole.original),
-        (True, 2026, DOC_ID, ObjectRole.original),
-        ("1", 2026, DOC_ID, ObjectRole.original),
-        (1.0, 2026, DOC_ID, ObjectRole.original),
-        (1, 1899, DOC_ID, ObjectRole.original),
-        (1, 3000, DOC_ID, ObjectRole.original),
-        (1, "2026", DOC_ID, ObjectRole.original),
-        (1, 2026, DOC_ID.upper(), ObjectRole.original),
-        (1, 2026, DOC_ID[:-1], ObjectRole.original),
-        (1, 2026, DOC_ID + "\n", ObjectRole.original),
-        (1, 2026, "../" + DOC_ID[3:], ObjectRole.original),
-        (1, 2026, "01234567-89ab-cdef-0123-456789abcdef", ObjectRole.original),
+        (0, 2026, DOC_ID, ObjectRole.ORIGINAL),
+        (-1, 2026, DOC_ID, ObjectRole.ORIGINAL),
+        (True, 2026, DOC_ID, ObjectRole.ORIGINAL),
+        ("1", 2026, DOC_ID, ObjectRole.ORIGINAL),
+        (1.0, 2026, DOC_ID, ObjectRole.ORIGINAL),
+        (1, 1899, DOC_ID, ObjectRole.ORIGINAL),
+        (1, 3000, DOC_ID, ObjectRole.ORIGINAL),
+        (1, "2026", DOC_ID, ObjectRole.ORIGINAL),
+        (1, 2026, DOC_ID.upper(), ObjectRole.ORIGINAL),
+        (1, 2026, DOC_ID[:-1], ObjectRole.ORIGINAL),
+        (1, 2026, DOC_ID + "\n", ObjectRole.ORIGINAL),
+        (1, 2026, "../" + DOC_ID[3:], ObjectRole.ORIGINAL),
+        (1, 2026, "01234567-89ab-cdef-0123-456789abcdef", ObjectRole.ORIGINAL),
         (1, 2026, DOC_ID, "../x"),
         (1, 2026, DOC_ID, "secret"),
     ],
@@ -145,14 +145,14 @@ def test_object_key_rejects_bad_parts(company_id, fiscal_year, document_id, role
 
 def test_object_key_accepts_role_value_string() -> None:
     assert object_key(1, 1900, DOC_ID, "archive", "x.pdf").startswith("companies/1/1900/")  # type: ignore[arg-type]
-    assert object_key(1, 2999, DOC_ID, ObjectRole.archive, "x.pdf").startswith("companies/1/2999/")
+    assert object_key(1, 2999, DOC_ID, ObjectRole.ARCHIVE, "x.pdf").startswith("companies/1/2999/")
 
 
 def test_company_prefix() -> None:
     assert company_prefix(42) == "companies/42/"
-    assert object_key(42, 2026, DOC_ID, ObjectRole.original, "a.pdf").startswith(company_prefix(42))
+    assert object_key(42, 2026, DOC_ID, ObjectRole.ORIGINAL, "a.pdf").startswith(company_prefix(42))
     # companies/4/ must not be a prefix of companies/42/...
-    assert not object_key(42, 2026, DOC_ID, ObjectRole.original, "a.pdf").startswith(
+    assert not object_key(42, 2026, DOC_ID, ObjectRole.ORIGINAL, "a.pdf").startswith(
         company_prefix(4)
     )
 

@@ -111,7 +111,7 @@ def sha256_of_file(path: Path) -> str:
         return sha256_of_stream(source)  # type: ignore[arg-type]
 
 
-def key_for(name: str, *, company: int = 1, role: ObjectRole = ObjectRole.original) -> str:
+def key_for(name: str, *, company: int = 1, role: ObjectRole = ObjectRole.ORIGINAL) -> str:
     return object_key(company, 2026, DOC_ID, role, name)
 
 
@@ -233,7 +233,7 @@ def test_open_and_get_file_round_trip(store: ObjectStore, tmp_path: Path) -> Non
 def test_put_file(store: ObjectStore, tmp_path: Path) -> None:
     source = tmp_path / "nomina.pdf"
     source.write_bytes(PDF)
-    key = key_for("nomina.pdf", role=ObjectRole.payslip)
+    key = key_for("nomina.pdf", role=ObjectRole.PAYSLIP)
     info = store.put_file(key, source, content_type="application/pdf")
     assert info == store.stat(key)
     assert (info.size, info.etag) == (len(PDF), hashlib.md5(PDF).hexdigest())
@@ -254,7 +254,7 @@ def test_overwrite_replaces_content(store: ObjectStore) -> None:
 def test_list_by_prefix(store: ObjectStore) -> None:
     keys = {
         key_for("b.pdf", company=1),
-        key_for("a.pdf", company=1, role=ObjectRole.normalized),
+        key_for("a.pdf", company=1, role=ObjectRole.NORMALIZED),
         key_for("c.pdf", company=10),
         key_for("d.pdf", company=2),
     }
@@ -327,7 +327,7 @@ def test_known_length_reads_only_that_much(store: ObjectStore) -> None:
 
 
 def test_download_url_serves_the_object(store: ObjectStore) -> None:
-    key = key_for("Nomina_marzo.pdf", role=ObjectRole.bundle)
+    key = key_for("Nomina_marzo.pdf", role=ObjectRole.BUNDLE)
     store.put(key, io.BytesIO(PDF), length=len(PDF), content_type="application/pdf")
 
     body, disposition = download(store, store.download_url(key, expires=timedelta(minutes=5)))
