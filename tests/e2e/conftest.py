@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -91,6 +92,7 @@ def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1: no MinIO server can run on these machines."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -109,7 +111,7 @@ def rabbitmq_vhost() -> Iterator[str]:
     subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
     subprocess.run([ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
                    check=True, capture_output=True, timeout=60)
-    yield AMQP_URL.rsplit("/", 1)[0] + "/" + vhost
+    yield AMQP_URL.rstrip("/") + "/" + vhost
     subprocess.run([ctl, "delete_vhost", vhost], capture_output=True, timeout=60)
 
 

@@ -1,0 +1,62 @@
+"""The generators other tests rely on: deterministic, varied, with valid identifiers."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from stdnum import iban
+from stdnum.es import nif
+
+from tests.documents import (
+    invoice_pdf_bytes,
+    make_invoice,
+    make_ticket,
+    ticket_image,
+    ticket_photo_bytes,
+    with_wrong_check,
+)
+
+
+def test_same_seed_same_document() -> None:
+    assert make_ticket(7) == make_ticket(7)
+    assert ticket_photo_bytes(make_ticket(7)) == ticket_photo_bytes(make_ticket(7))
+    assert invoice_pdf_bytes(make_invoice(7)) == invoice_pdf_bytes(make_invoice(7))
+
+
+def test_seeds_vary_the_documents() -> None:
+    tickets = [make_ticket(seed) for seed in range(30)]
+    assert len({t.merchant for t in tickets}) >= 5
+    assert {t.vat_rate for t in tickets} == {4, 10, 21}
+    assert len({t.date for t in tickets}) >= 25
+    assert len({ticket_image(t, photo=False).width for t in tickets[:8]}) >= 4
+
+
+def test_identifiers_are_valid() -> None:
+    for seed in range(30):
+        ticket, invoice = make_ticket(seed), make_invoice(seed)
+        assert nif.is_valid(ticket.cif)
+        assert nif.is_valid(invoice.issuer_cif)
+        assert nif.is_valid(invoice.recipient_nif)
+        assert iban.is_valid(invoice.iban)
+        assert not nif.is_valid(with_wrong_check(invoice.issuer_cif))
+
+
+def test_amounts_add_up() -> None:
+    for seed in range(30):
+        ticket, invoice = make_ticket(seed), make_invoice(seed)
+        assert ticket.total == sum(qty * price for _, qty, price in ticket.lines)
+        assert ticket.base + ticket.vat_amount == ticket.total
+        assert invoice.base + invoice.vat_amount == invoice.total
+
+
+def test_photo_options() -> None:
+    ticket = make_ticket(3)
+    upright = Image.open(io.BytesIO(ticket_photo_bytes(ticket)))
+    turned = Image.open(io.BytesIO(ticket_photo_bytes(ticket, rotate=90)))
+    assert upright.height > upright.width
+    assert turned.size == (upright.height, upright.width)
+    with_dpi = Image.open(io.BytesIO(ticket_photo_bytes(ticket, dpi=300)))
+    assert with_dpi.info["dpi"] == (300, 300)
+    exif = Image.open(io.BytesIO(ticket_photo_bytes(ticket, exif_orientation=8)))
+    assert exif.getexif()[0x0112] == 8
