@@ -39,47 +39,165 @@ TICKET_FONTS = (
 
 # (trade name, legal suffix, VAT rate, items with (description, price range in euros))
 MERCHANTS: tuple[tuple[str, str, int, tuple[tuple[str, float, float], ...]], ...] = (
-    ("PANADERÍA LA ESPIGA", "S.L.", 4, (
-        ("BARRA PAN", 0.8, 1.4), ("PAN INTEGRAL", 1.5, 2.9), ("HOGAZA CENTENO", 2.5, 4.5),
-        ("LECHE ENTERA 1L", 0.9, 1.3), ("HUEVOS DOCENA", 2.2, 3.4))),
-    ("BAR EL RINCÓN", "S.L.", 10, (
-        ("CAFÉ CON LECHE", 1.3, 1.9), ("TOSTADA TOMATE", 1.8, 2.8), ("CAÑA CERVEZA", 1.6, 2.5),
-        ("MENÚ DEL DÍA", 11.0, 15.5), ("AGUA MINERAL", 1.2, 2.0))),
-    ("FERRETERÍA GARCÍA", "S.A.", 21, (
-        ("TORNILLOS 4X40", 2.1, 4.9), ("CINTA AISLANTE", 1.5, 3.2), ("BROCA HSS 6MM", 2.9, 5.5),
-        ("BOMBILLA LED E27", 3.5, 7.9), ("PILAS AA 4U", 3.9, 6.5))),
-    ("CAFETERÍA MIRAMAR", "S.L.", 10, (
-        ("CORTADO", 1.2, 1.7), ("CROISSANT", 1.4, 2.2), ("ZUMO NARANJA", 2.5, 3.8),
-        ("BOCADILLO JAMÓN", 3.9, 5.9), ("INFUSIÓN", 1.3, 1.8))),
-    ("LIBRERÍA CERVANTES", "S.L.", 4, (
-        ("LIBRO BOLSILLO", 8.9, 12.9), ("PERIÓDICO", 1.5, 2.5), ("REVISTA", 3.5, 6.0),
-        ("ATLAS ESCOLAR", 15.0, 24.0))),
-    ("RESTAURANTE CASA PEPE", "S.L.", 10, (
-        ("PAELLA VALENCIANA", 12.0, 18.0), ("ENSALADA MIXTA", 6.5, 9.5), ("VINO TINTO", 2.5, 4.0),
-        ("FLAN CASERO", 3.5, 5.0), ("PAN Y ALIOLI", 1.5, 2.5))),
-    ("PAPELERÍA ALBORAN", "S.L.", 21, (
-        ("CUADERNO A4", 2.2, 4.5), ("BOLÍGRAFO AZUL", 0.8, 1.6), ("CARPETA ANILLAS", 3.5, 6.9),
-        ("PAPEL A4 500H", 4.5, 7.5), ("GRAPADORA", 5.9, 11.0))),
-    ("FRUTERÍA VALDÉS", "C.B.", 4, (
-        ("NARANJAS KG", 1.2, 2.3), ("MANZANA GOLDEN KG", 1.5, 2.6), ("PATATAS KG", 0.9, 1.6),
-        ("TOMATE PERA KG", 1.8, 3.2), ("PLÁTANO KG", 1.9, 2.9))),
+    (
+        "PANADERÍA LA ESPIGA",
+        "S.L.",
+        4,
+        (
+            ("BARRA PAN", 0.8, 1.4),
+            ("PAN INTEGRAL", 1.5, 2.9),
+            ("HOGAZA CENTENO", 2.5, 4.5),
+            ("LECHE ENTERA 1L", 0.9, 1.3),
+            ("HUEVOS DOCENA", 2.2, 3.4),
+        ),
+    ),
+    (
+        "BAR EL RINCÓN",
+        "S.L.",
+        10,
+        (
+            ("CAFÉ CON LECHE", 1.3, 1.9),
+            ("TOSTADA TOMATE", 1.8, 2.8),
+            ("CAÑA CERVEZA", 1.6, 2.5),
+            ("MENÚ DEL DÍA", 11.0, 15.5),
+            ("AGUA MINERAL", 1.2, 2.0),
+        ),
+    ),
+    (
+        "FERRETERÍA GARCÍA",
+        "S.A.",
+        21,
+        (
+            ("TORNILLOS 4X40", 2.1, 4.9),
+            ("CINTA AISLANTE", 1.5, 3.2),
+            ("BROCA HSS 6MM", 2.9, 5.5),
+            ("BOMBILLA LED E27", 3.5, 7.9),
+            ("PILAS AA 4U", 3.9, 6.5),
+        ),
+    ),
+    (
+        "CAFETERÍA MIRAMAR",
+        "S.L.",
+        10,
+        (
+            ("CORTADO", 1.2, 1.7),
+            ("CROISSANT", 1.4, 2.2),
+            ("ZUMO NARANJA", 2.5, 3.8),
+            ("BOCADILLO JAMÓN", 3.9, 5.9),
+            ("INFUSIÓN", 1.3, 1.8),
+        ),
+    ),
+    (
+        "LIBRERÍA CERVANTES",
+        "S.L.",
+        4,
+        (
+            ("LIBRO BOLSILLO", 8.9, 12.9),
+            ("PERIÓDICO", 1.5, 2.5),
+            ("REVISTA", 3.5, 6.0),
+            ("ATLAS ESCOLAR", 15.0, 24.0),
+        ),
+    ),
+    (
+        "RESTAURANTE CASA PEPE",
+        "S.L.",
+        10,
+        (
+            ("PAELLA VALENCIANA", 12.0, 18.0),
+            ("ENSALADA MIXTA", 6.5, 9.5),
+            ("VINO TINTO", 2.5, 4.0),
+            ("FLAN CASERO", 3.5, 5.0),
+            ("PAN Y ALIOLI", 1.5, 2.5),
+        ),
+    ),
+    (
+        "PAPELERÍA ALBORAN",
+        "S.L.",
+        21,
+        (
+            ("CUADERNO A4", 2.2, 4.5),
+            ("BOLÍGRAFO AZUL", 0.8, 1.6),
+            ("CARPETA ANILLAS", 3.5, 6.9),
+            ("PAPEL A4 500H", 4.5, 7.5),
+            ("GRAPADORA", 5.9, 11.0),
+        ),
+    ),
+    (
+        "FRUTERÍA VALDÉS",
+        "C.B.",
+        4,
+        (
+            ("NARANJAS KG", 1.2, 2.3),
+            ("MANZANA GOLDEN KG", 1.5, 2.6),
+            ("PATATAS KG", 0.9, 1.6),
+            ("TOMATE PERA KG", 1.8, 3.2),
+            ("PLÁTANO KG", 1.9, 2.9),
+        ),
+    ),
 )
-STREETS = ("C/ Mayor", "Avda. de la Constitución", "Plaza de España", "C/ Real", "C/ San Vicente",
-           "Paseo de Gracia", "C/ Alcalá", "Ronda de Segovia", "C/ Colón", "Avda. del Puerto")
-CITIES = (("28013", "Madrid"), ("46001", "Valencia"), ("41001", "Sevilla"),
-          ("50001", "Zaragoza"), ("15001", "A Coruña"), ("37001", "Salamanca"),
-          ("08007", "Barcelona"), ("29001", "Málaga"))
-COMPANIES = ("Suministros Levante", "Consultoría Ibérica", "Transportes Hermanos Ruiz",
-             "Distribuciones Cantábrico", "Reformas Altamira", "Gráficas Mediterráneo",
-             "Asesores Tajo", "Talleres Guadiana")
-PEOPLE = ("María López Fernández", "Javier Martín Soto", "Lucía Gómez Navarro",
-          "Antonio Ruiz Castillo", "Carmen Ortega Blanco")
-SERVICES = (("Servicio de mantenimiento mensual", 80, 450), ("Horas de consultoría", 45, 90),
-            ("Material de oficina", 5, 60), ("Transporte de mercancías", 120, 900),
-            ("Licencia de software anual", 150, 1200), ("Reparación de maquinaria", 90, 700),
-            ("Impresión de folletos (1000 uds.)", 60, 300), ("Alquiler de equipo", 40, 350))
-MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-          "septiembre", "octubre", "noviembre", "diciembre")
+STREETS = (
+    "C/ Mayor",
+    "Avda. de la Constitución",
+    "Plaza de España",
+    "C/ Real",
+    "C/ San Vicente",
+    "Paseo de Gracia",
+    "C/ Alcalá",
+    "Ronda de Segovia",
+    "C/ Colón",
+    "Avda. del Puerto",
+)
+CITIES = (
+    ("28013", "Madrid"),
+    ("46001", "Valencia"),
+    ("41001", "Sevilla"),
+    ("50001", "Zaragoza"),
+    ("15001", "A Coruña"),
+    ("37001", "Salamanca"),
+    ("08007", "Barcelona"),
+    ("29001", "Málaga"),
+)
+COMPANIES = (
+    "Suministros Levante",
+    "Consultoría Ibérica",
+    "Transportes Hermanos Ruiz",
+    "Distribuciones Cantábrico",
+    "Reformas Altamira",
+    "Gráficas Mediterráneo",
+    "Asesores Tajo",
+    "Talleres Guadiana",
+)
+PEOPLE = (
+    "María López Fernández",
+    "Javier Martín Soto",
+    "Lucía Gómez Navarro",
+    "Antonio Ruiz Castillo",
+    "Carmen Ortega Blanco",
+)
+SERVICES = (
+    ("Servicio de mantenimiento mensual", 80, 450),
+    ("Horas de consultoría", 45, 90),
+    ("Material de oficina", 5, 60),
+    ("Transporte de mercancías", 120, 900),
+    ("Licencia de software anual", 150, 1200),
+    ("Reparación de maquinaria", 90, 700),
+    ("Impresión de folletos (1000 uds.)", 60, 300),
+    ("Alquiler de equipo", 40, 350),
+)
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 
 
 # --- identifiers and formatting ------------------------------------------------------------
@@ -123,7 +241,7 @@ def euros(value: Decimal) -> str:
 
 
 def spaced_iban(value: str) -> str:
-    return " ".join(value[i:i + 4] for i in range(0, len(value), 4))
+    return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
 
 
 def _price(rng: random.Random, low: float, high: float) -> Decimal:
@@ -242,8 +360,9 @@ def _ticket_rows(ticket: Ticket) -> list[tuple[str, str, str]]:
 
 def ticket_text(ticket: Ticket) -> str:
     """The text printed on the receipt, line by line (what a perfect OCR would return)."""
-    return "\n".join(f"{left} {right}".strip() for style, left, right in _ticket_rows(ticket)
-                     if style != "rule")
+    return "\n".join(
+        f"{left} {right}".strip() for style, left, right in _ticket_rows(ticket) if style != "rule"
+    )
 
 
 def _draw_paper(ticket: Ticket) -> Image.Image:
@@ -288,8 +407,11 @@ def _noise(rng: random.Random, size: tuple[int, int], sigma: float) -> Image.Ima
     """Deterministic, roughly gaussian noise centred on 128 (mean of four uniforms)."""
     width, height = size
     planes = [Image.frombytes("L", size, rng.randbytes(width * height)) for _ in range(4)]
-    mean = ImageChops.add(ImageChops.add(planes[0], planes[1], scale=2.0),
-                          ImageChops.add(planes[2], planes[3], scale=2.0), scale=2.0)
+    mean = ImageChops.add(
+        ImageChops.add(planes[0], planes[1], scale=2.0),
+        ImageChops.add(planes[2], planes[3], scale=2.0),
+        scale=2.0,
+    )
     factor = sigma / 36.8  # std of the mean of four uniform bytes
     return mean.point(lambda v: 128 + (v - 128) * factor)
 
@@ -330,10 +452,19 @@ def _photograph(paper: Image.Image, rng: random.Random, skew: float) -> Image.Im
         return rng.uniform(-limit, limit)
 
     dx, dy = width * 0.02, height * 0.015
-    quad = (jitter(dx), jitter(dy), jitter(dx), height + jitter(dy),
-            width + jitter(dx), height + jitter(dy), width + jitter(dx), jitter(dy))
-    scene = scene.transform(scene.size, Image.Transform.QUAD, quad, Image.Resampling.BICUBIC,
-                            fillcolor=table)
+    quad = (
+        jitter(dx),
+        jitter(dy),
+        jitter(dx),
+        height + jitter(dy),
+        width + jitter(dx),
+        height + jitter(dy),
+        width + jitter(dx),
+        jitter(dy),
+    )
+    scene = scene.transform(
+        scene.size, Image.Transform.QUAD, quad, Image.Resampling.BICUBIC, fillcolor=table
+    )
 
     # Uneven light: a gradient from ~80 % to 100 % brightness at a random angle.
     diagonal = int((width**2 + height**2) ** 0.5) + 2
@@ -506,8 +637,11 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
     pdf.setFont("Helvetica-Bold", 10)
     pdf.drawString(left, y, "Cliente")
     pdf.setFont("Helvetica", 10)
-    for text in (invoice.recipient_name, f"NIF: {invoice.recipient_nif}",
-                 *invoice.recipient_address.split(" - ")):
+    for text in (
+        invoice.recipient_name,
+        f"NIF: {invoice.recipient_nif}",
+        *invoice.recipient_address.split(" - "),
+    ):
         y -= 14
         pdf.drawString(left, y, text)
 
@@ -570,8 +704,7 @@ def encrypted_pdf_bytes(
 ) -> bytes:
     """``pdf`` encrypted with pypdf (AES-256); ``user_password=""`` opens without asking."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer.encrypt(user_password=user_password, owner_password=owner_password,
-                   algorithm="AES-256")
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-256")
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
@@ -604,8 +737,12 @@ def pixel_bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     row = b"\x00" + b"\x00" * ((width + 7) // 8)
     idat = zlib.compress(row * min(height, 1000), 9)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat)
-            + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def corrupt_bytes() -> dict[str, bytes]:

@@ -48,4 +48,5 @@ def test_only_the_settings_module_reads_the_environment():
             if path.name == "settings.py" or "os.environ" not in source:
                 continue
             # pipeline/ocr may only *default* OMP_THREAD_LIMIT for tesseract; nothing reads config.
-            assert "os.environ.get" not in source and "os.environ[" not in source, path
+            assert "os.environ.get" not in source, path
+            assert "os.environ[" not in source, path

@@ -30,7 +30,13 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 PAPELEO_SERVICES = (
-    "migrate", "api", "worker-light", "worker-ocr", "worker-payslips", "beat", "flower",
+    "migrate",
+    "api",
+    "worker-light",
+    "worker-ocr",
+    "worker-payslips",
+    "beat",
+    "flower",
 )
 WORKER_SERVICES = ("worker-light", "worker-ocr", "worker-payslips")
 BACKING_SERVICES = ("postgres", "rabbitmq", "redis", "minio", "minio-init")
@@ -61,6 +67,7 @@ MINIO_RELEASE_TAG = re.compile(r"RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z")
 
 
 # --- compose interpolation, as `docker compose` does it ------------------------------------
+
 
 class MissingVariableError(LookupError):
     """A `${VAR:?message}` whose variable is unset."""
@@ -186,6 +193,7 @@ def test_interpolation_follows_compose_rules() -> None:
 
 # --- services and images -------------------------------------------------------------------
 
+
 def test_every_service_exists(services: dict[str, dict[str, Any]]) -> None:
     missing = set(PAPELEO_SERVICES + BACKING_SERVICES) - set(services)
     assert not missing, f"docker-compose.yml lacks services: {sorted(missing)}"
@@ -240,6 +248,7 @@ def test_one_shot_jobs_do_not_restart(services: dict[str, dict[str, Any]]) -> No
 
 # --- queues and workers --------------------------------------------------------------------
 
+
 def worker_queues(services: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
     queues = {}
     for name in WORKER_SERVICES:
@@ -282,6 +291,7 @@ def test_workers_get_time_to_finish_a_task(
 
 
 # --- environment -----------------------------------------------------------------------------
+
 
 def test_papeleo_services_share_one_environment(services: dict[str, dict[str, Any]]) -> None:
     environments = [services[name]["environment"] for name in PAPELEO_SERVICES]
@@ -347,6 +357,7 @@ def test_env_example_lists_exactly_the_variables_compose_needs(
 
 # --- health and start-up order ---------------------------------------------------------------
 
+
 def test_healthchecks_probe_each_service(services: dict[str, dict[str, Any]]) -> None:
     for name, probes in HEALTHCHECK_PROBES.items():
         healthcheck = services[name].get("healthcheck")
@@ -387,6 +398,7 @@ def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
 
 # --- Flower -------------------------------------------------------------------------------
 
+
 def test_flower_requires_basic_auth_and_stays_internal(
     services: dict[str, dict[str, Any]], example_env: dict[str, str]
 ) -> None:
@@ -409,6 +421,7 @@ def test_flower_requires_basic_auth_and_stays_internal(
 
 # --- RabbitMQ configuration ----------------------------------------------------------------
 
+
 def test_rabbitmq_consumer_timeout_exceeds_task_time_limit(
     services: dict[str, dict[str, Any]], papeleo_env: dict[str, str]
 ) -> None:
@@ -429,6 +442,7 @@ def test_rabbitmq_consumer_timeout_exceeds_task_time_limit(
 
 
 # --- Dockerfile ------------------------------------------------------------------------------
+
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
@@ -465,7 +479,8 @@ def test_dockerfile_builds_the_ocr_image() -> None:
 
 def test_dockerignore_keeps_local_state_out_but_the_package_in() -> None:
     patterns = {
-        line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", "papeleo-data", ".env"} <= patterns

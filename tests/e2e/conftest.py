@@ -37,13 +37,25 @@ class Stack:
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def papeleo(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ingest.cli", *args], env=self.env,
-                              cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+        return subprocess.run(
+            [sys.executable, "-m", "ingest.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
 
     def start(self, label: str, *args: str) -> subprocess.Popen:
         log = (self.logs / f"{label}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "ingest.cli", *args], env=self.env,
-                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.processes.append(process)
         return process
 
@@ -109,8 +121,12 @@ def rabbitmq_vhost() -> Iterator[str]:
         yield AMQP_URL
         return
     subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-    subprocess.run([ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     yield AMQP_URL.rstrip("/") + "/" + vhost
     subprocess.run([ctl, "delete_vhost", vhost], capture_output=True, timeout=60)
 
@@ -122,14 +138,22 @@ def _server_stack(name: str, tmp: Path, database: str, broker: str, s3: str) -> 
     MinioStore.from_endpoint(s3, "testing", "testing", bucket).ensure_ready()
     port = free_port()
     env = base_env(
-        database_url=database, broker_url=broker, storage="minio", s3_endpoint=s3,
-        s3_access_key="testing", s3_secret_key="testing", s3_bucket=bucket,
-        public_url=f"http://127.0.0.1:{port}", data_dir=str(tmp / "data"), demo="false",
+        database_url=database,
+        broker_url=broker,
+        storage="minio",
+        s3_endpoint=s3,
+        s3_access_key="testing",
+        s3_secret_key="testing",
+        s3_bucket=bucket,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=str(tmp / "data"),
+        demo="false",
     )
     stack = Stack(name, f"http://127.0.0.1:{port}", env, tmp)
     stack.start("api", "api", "--host", "127.0.0.1", "--port", str(port))
-    stack.start("worker", "worker", "--concurrency", "2", "--hostname", f"{name}@%h",
-                "--loglevel", "INFO")
+    stack.start(
+        "worker", "worker", "--concurrency", "2", "--hostname", f"{name}@%h", "--loglevel", "INFO"
+    )
     return stack
 
 
@@ -140,8 +164,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         port = free_port()
         env = base_env(data_dir=str(tmp_path / "data"), public_url=f"http://127.0.0.1:{port}")
         running = Stack("embedded", f"http://127.0.0.1:{port}", env, tmp_path)
-        running.start("up", "up", "--host", "127.0.0.1", "--port", str(port),
-                      "--concurrency", "2")
+        running.start("up", "up", "--host", "127.0.0.1", "--port", str(port), "--concurrency", "2")
     else:
         database = request.getfixturevalue("postgres_database")
         s3 = request.getfixturevalue("s3_endpoint")

@@ -30,26 +30,53 @@ class Tenants:
 @pytest.fixture
 def tenants(embedded: Settings) -> Iterator[Tenants]:
     with get_runtime().sessions.begin() as session:
-        ensure_account(session, advisory_code="6", username="ana", password="pw-ana-123",
-                       role=Role.CLIENT, company_nifs=["B12345674"], company_name="Ana SL")
-        ensure_account(session, advisory_code="6", username="luis", password="pw-luis-123",
-                       role=Role.CLIENT, company_nifs=["B86561412"], company_name="Luis SL")
-        ensure_account(session, advisory_code="6", username="asesora", password="pw-ase-123",
-                       role=Role.ADVISOR)
-        ensure_account(session, advisory_code="9", username="otra", password="pw-otra-123",
-                       role=Role.ADVISOR)
-        ensure_account(session, advisory_code="6", username="empleado", password="pw-emp-123",
-                       role=Role.EMPLOYEE, company_nifs=["B12345674"])
+        ensure_account(
+            session,
+            advisory_code="6",
+            username="ana",
+            password="pw-ana-123",
+            role=Role.CLIENT,
+            company_nifs=["B12345674"],
+            company_name="Ana SL",
+        )
+        ensure_account(
+            session,
+            advisory_code="6",
+            username="luis",
+            password="pw-luis-123",
+            role=Role.CLIENT,
+            company_nifs=["B86561412"],
+            company_name="Luis SL",
+        )
+        ensure_account(
+            session, advisory_code="6", username="asesora", password="pw-ase-123", role=Role.ADVISOR
+        )
+        ensure_account(
+            session, advisory_code="9", username="otra", password="pw-otra-123", role=Role.ADVISOR
+        )
+        ensure_account(
+            session,
+            advisory_code="6",
+            username="empleado",
+            password="pw-emp-123",
+            role=Role.EMPLOYEE,
+            company_nifs=["B12345674"],
+        )
         own = session.query(Company).filter_by(nif="B12345674").one().id
         other = session.query(Company).filter_by(nif="B86561412").one().id
     client = TestClient(create_api())
-    passwords = {"ana": ("6", "pw-ana-123"), "luis": ("6", "pw-luis-123"),
-                 "asesora": ("6", "pw-ase-123"), "otra": ("9", "pw-otra-123"),
-                 "empleado": ("6", "pw-emp-123")}
+    passwords = {
+        "ana": ("6", "pw-ana-123"),
+        "luis": ("6", "pw-luis-123"),
+        "asesora": ("6", "pw-ase-123"),
+        "otra": ("9", "pw-otra-123"),
+        "empleado": ("6", "pw-emp-123"),
+    }
     tokens = {}
     for user, (code, password) in passwords.items():
-        response = client.post("/v1/auth/token", json={"advisory_code": code, "username": user,
-                                                        "password": password})
+        response = client.post(
+            "/v1/auth/token", json={"advisory_code": code, "username": user, "password": password}
+        )
         assert response.status_code == 200, response.text
         tokens[user] = response.json()["access_token"]
     with client:
@@ -57,16 +84,18 @@ def tenants(embedded: Settings) -> Iterator[Tenants]:
 
 
 def upload(t: Tenants, user: str, company: int, files, **form) -> dict:
-    response = t.client.post(f"/v1/companies/{company}/documents", headers=t.as_user(user),
-                             files=files, data=form)
-    return response
+    return t.client.post(
+        f"/v1/companies/{company}/documents", headers=t.as_user(user), files=files, data=form
+    )
 
 
 def test_login_rejects_wrong_password_and_unknown_advisory(tenants: Tenants):
     client = tenants.client
-    for body in ({"advisory_code": "6", "username": "ana", "password": "nope"},
-                 {"advisory_code": "7", "username": "ana", "password": "pw-ana-123"},
-                 {"advisory_code": "6", "username": "nadie", "password": "pw-ana-123"}):
+    for body in (
+        {"advisory_code": "6", "username": "ana", "password": "nope"},
+        {"advisory_code": "7", "username": "ana", "password": "pw-ana-123"},
+        {"advisory_code": "6", "username": "nadie", "password": "pw-ana-123"},
+    ):
         assert client.post("/v1/auth/token", json=body).status_code == 401
 
 
@@ -81,7 +110,10 @@ def test_tokens_are_stored_hashed(tenants: Tenants):
 
 def test_companies_are_the_callers(tenants: Tenants):
     c = tenants.client
-    names = lambda user: {x["name"] for x in c.get("/v1/companies", headers=tenants.as_user(user)).json()}  # noqa: E731
+
+    def names(user: str) -> set[str]:
+        return {x["name"] for x in c.get("/v1/companies", headers=tenants.as_user(user)).json()}
+
     assert names("ana") == {"Ana SL"}
     assert names("luis") == {"Luis SL"}
     assert names("asesora") == {"Ana SL", "Luis SL"}
@@ -90,26 +122,38 @@ def test_companies_are_the_callers(tenants: Tenants):
 
 def test_upload_stores_the_file_and_queues_the_document(tenants: Tenants):
     body = b"%PDF-1.4 not really processed here"
-    response = upload(tenants, "ana", tenants.own_company,
-                      [("files", ("Factura Año.pdf", body, "application/pdf")),
-                       ("files", ("ticket.jpg", b"\xff\xd8\xff data", "image/jpeg"))],
-                      category="factura_recibida", name="Compras noviembre")
+    response = upload(
+        tenants,
+        "ana",
+        tenants.own_company,
+        [
+            ("files", ("Factura Año.pdf", body, "application/pdf")),
+            ("files", ("ticket.jpg", b"\xff\xd8\xff data", "image/jpeg")),
+        ],
+        category="factura_recibida",
+        name="Compras noviembre",
+    )
     assert response.status_code == 202, response.text
     documents = response.json()["documents"]
-    assert [d["display_name"] for d in documents] == ["Compras noviembre 1.pdf",
-                                                       "Compras noviembre 2.jpg"]
+    assert [d["display_name"] for d in documents] == [
+        "Compras noviembre 1.pdf",
+        "Compras noviembre 2.jpg",
+    ]
     store = get_runtime().store
     with get_runtime().sessions() as session:
         saved = session.get(Document, documents[0]["id"])
-        assert saved.status == "queued" and saved.size == len(body)
+        assert saved.status == "queued"
+        assert saved.size == len(body)
         assert saved.category == "factura_recibida"
         assert saved.original_key.endswith("/original/Factura_Ano.pdf")
         assert [e.step for e in saved.events] == ["normalize"]
         with store.open(saved.original_key) as stream:
             assert stream.read() == body
-    detail = tenants.client.get(f"/v1/documents/{documents[0]['id']}",
-                                headers=tenants.as_user("ana")).json()
-    assert detail["status"] == "queued" and detail["history"][0]["status"] == "queued"
+    detail = tenants.client.get(
+        f"/v1/documents/{documents[0]['id']}", headers=tenants.as_user("ana")
+    ).json()
+    assert detail["status"] == "queued"
+    assert detail["history"][0]["status"] == "queued"
 
 
 def test_unknown_category_and_foreign_activity_are_refused(tenants: Tenants):
@@ -120,7 +164,9 @@ def test_unknown_category_and_foreign_activity_are_refused(tenants: Tenants):
 
 def test_oversized_upload_is_refused_before_storing(tenants: Tenants, embedded: Settings):
     big = io.BytesIO(b"0" * (embedded.max_upload_bytes + 200_000))
-    response = upload(tenants, "ana", tenants.own_company, [("files", ("big.pdf", big, "application/pdf"))])
+    response = upload(
+        tenants, "ana", tenants.own_company, [("files", ("big.pdf", big, "application/pdf"))]
+    )
     assert response.status_code == 413
     assert "MB" in response.json()["detail"]
     with get_runtime().sessions() as session:
@@ -138,21 +184,32 @@ def test_nobody_sees_another_tenants_documents(tenants: Tenants):
         assert c.get(f"/v1/documents/{document_id}/download", headers=headers).status_code == 404
         assert c.get(f"/v1/companies/{own}/documents", headers=headers).status_code == 404
         assert upload(tenants, outsider, own, files).status_code == 404
-    assert c.get(f"/v1/documents/{document_id}", headers=tenants.as_user("asesora")).status_code == 200
+    assert (
+        c.get(f"/v1/documents/{document_id}", headers=tenants.as_user("asesora")).status_code == 200
+    )
     assert c.get(f"/v1/documents/{document_id}").status_code == 401
-    assert c.get(f"/v1/documents/{document_id}", headers={"Authorization": "Bearer forged"}).status_code == 401
+    assert (
+        c.get(
+            f"/v1/documents/{document_id}", headers={"Authorization": "Bearer forged"}
+        ).status_code
+        == 401
+    )
 
 
 def test_download_redirects_to_a_signed_link_that_expires(tenants: Tenants):
     body = b"%PDF-1.4 original bytes"
     files = [("files", ("orig.pdf", body, "application/pdf"))]
     document_id = upload(tenants, "ana", tenants.own_company, files).json()["documents"][0]["id"]
-    response = tenants.client.get(f"/v1/documents/{document_id}/download",
-                                  headers=tenants.as_user("ana"), follow_redirects=False)
+    response = tenants.client.get(
+        f"/v1/documents/{document_id}/download",
+        headers=tenants.as_user("ana"),
+        follow_redirects=False,
+    )
     assert response.status_code == 307
     link = response.headers["location"].removeprefix(get_runtime().settings.public_url)
     fetched = tenants.client.get(link)
-    assert fetched.status_code == 200 and fetched.content == body
+    assert fetched.status_code == 200
+    assert fetched.content == body
     assert "orig.pdf" in fetched.headers["content-disposition"]
     tampered = link.replace("signature=", "signature=0")
     assert tenants.client.get(tampered).status_code == 404
@@ -167,13 +224,17 @@ def test_cursor_pagination_walks_every_document_once(tenants: Tenants):
     cursor = None
     while True:
         params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = tenants.client.get(f"/v1/companies/{tenants.own_company}/documents",
-                                  params=params, headers=tenants.as_user("ana")).json()
+        page = tenants.client.get(
+            f"/v1/companies/{tenants.own_company}/documents",
+            params=params,
+            headers=tenants.as_user("ana"),
+        ).json()
         seen += [d["id"] for d in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert sorted(seen) == sorted(ids) and len(seen) == 5
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == 5
 
 
 def test_health_and_openapi(tenants: Tenants):
@@ -181,4 +242,5 @@ def test_health_and_openapi(tenants: Tenants):
     ready = tenants.client.get("/readyz")
     assert ready.status_code == 200, ready.text
     paths = tenants.client.get("/openapi.json").json()["paths"]
-    assert "/v1/companies/{company_id}/documents" in paths and "/v1/auth/token" in paths
+    assert "/v1/companies/{company_id}/documents" in paths
+    assert "/v1/auth/token" in paths

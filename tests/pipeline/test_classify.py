@@ -9,10 +9,17 @@ from tests.documents import make_invoice, make_ticket, ticket_text
 def invoice_text(seed: int, **kwargs: str) -> tuple[str, object]:
     invoice = make_invoice(seed, **kwargs)
     lines = [
-        invoice.issuer_name, f"CIF: {invoice.issuer_cif}", "FACTURA",
-        f"Nº factura: {invoice.number}", f"Fecha: {invoice.date:%d/%m/%Y}", "Cliente",
-        invoice.recipient_name, f"NIF: {invoice.recipient_nif}", "Base imponible",
-        f"IVA {invoice.vat_rate} %", "TOTAL",
+        invoice.issuer_name,
+        f"CIF: {invoice.issuer_cif}",
+        "FACTURA",
+        f"Nº factura: {invoice.number}",
+        f"Fecha: {invoice.date:%d/%m/%Y}",
+        "Cliente",
+        invoice.recipient_name,
+        f"NIF: {invoice.recipient_nif}",
+        "Base imponible",
+        f"IVA {invoice.vat_rate} %",
+        "TOTAL",
     ]
     return "\n".join(lines), invoice
 
@@ -61,10 +68,14 @@ def test_without_company_nif_an_invoice_is_received() -> None:
     [
         ("RECIBO DE SALARIOS\nDEVENGOS\nLÍQUIDO A PERCIBIR 1.523,40", Category.nomina),
         ("Agencia Tributaria\nModelo 303 IVA Autoliquidación 2026 3T", Category.modelo_aeat),
-        ("Tesorería General de la Seguridad Social\nRelación Nominal de Trabajadores (RNT)",
-         Category.seguros_sociales),
-        ("EXTRACTO DE CUENTA\nSaldo anterior 1.200,00\nMovimientos del periodo",
-         Category.extracto_bancario),
+        (
+            "Tesorería General de la Seguridad Social\nRelación Nominal de Trabajadores (RNT)",
+            Category.seguros_sociales,
+        ),
+        (
+            "EXTRACTO DE CUENTA\nSaldo anterior 1.200,00\nMovimientos del periodo",
+            Category.extracto_bancario,
+        ),
         ("CONTRATO DE ARRENDAMIENTO\nREUNIDOS\nde una parte...\nCLÁUSULAS", Category.contrato),
     ],
 )

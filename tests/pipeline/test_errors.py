@@ -45,7 +45,15 @@ def test_document_error_survives_pickling_and_copy() -> None:
 def test_codes_are_stable_strings() -> None:
     assert ErrorCode("needs_password") is ErrorCode.needs_password
     assert {c.value for c in ErrorCode} == {
-        "empty_file", "unsupported_type", "corrupt_file", "needs_password", "too_many_pages",
-        "image_too_large", "file_too_large", "ocr_failed", "storage_unavailable", "timeout",
+        "empty_file",
+        "unsupported_type",
+        "corrupt_file",
+        "needs_password",
+        "too_many_pages",
+        "image_too_large",
+        "file_too_large",
+        "ocr_failed",
+        "storage_unavailable",
+        "timeout",
         "internal_error",
     }

@@ -10,8 +10,16 @@ from tests.documents import make_invoice, make_ticket, with_wrong_check
 
 @pytest.mark.parametrize(
     "tax_id",
-    ["12345678Z", "54362315K", "X5253868R", "Y1234567X", "B64717838", "A13585625",
-     "Q2826000H", "P2807900B"],
+    [
+        "12345678Z",
+        "54362315K",
+        "X5253868R",
+        "Y1234567X",
+        "B64717838",
+        "A13585625",
+        "Q2826000H",
+        "P2807900B",
+    ],
 )
 def test_reference_ids_are_found(tax_id: str) -> None:
     assert find_tax_ids(f"Emisor: {tax_id}.") == [tax_id]
@@ -34,8 +42,9 @@ def test_ids_inside_longer_codes_are_ignored() -> None:
 
 def test_generated_ids_are_found_in_order() -> None:
     invoice = make_invoice(62)
-    text = (f"CIF {invoice.issuer_cif}\nCliente NIF {invoice.recipient_nif}\n"
-            f"CIF {invoice.issuer_cif}")
+    text = (
+        f"CIF {invoice.issuer_cif}\nCliente NIF {invoice.recipient_nif}\nCIF {invoice.issuer_cif}"
+    )
     assert find_tax_ids(text) == [invoice.issuer_cif, invoice.recipient_nif]
 
 
@@ -65,8 +74,11 @@ def test_invoice_fields() -> None:
     )
     fields = extract_basic_fields(text)
     assert fields["issue_date"]["value"] == invoice.date.isoformat()
-    assert fields["total"] == {"value": "1210.00", "confidence": pytest.approx(0.6),
-                               "source": "text"}
+    assert fields["total"] == {
+        "value": "1210.00",
+        "confidence": pytest.approx(0.6),
+        "source": "text",
+    }
     assert fields["invoice_number"]["value"] == invoice.number
     assert fields["iban"]["value"] == "ES9121000418450200051332"
 

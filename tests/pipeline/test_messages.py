@@ -32,15 +32,17 @@ def test_failed_without_a_known_code_still_reads_well() -> None:
 
 
 def test_needs_review_names_the_folder() -> None:
-    text = document_notification(status="needs_review", display_name="IMG_1234.HEIC",
-                                 category="ticket")
+    text = document_notification(
+        status="needs_review", display_name="IMG_1234.HEIC", category="ticket"
+    )
     assert text.title == "Documento pendiente de revisión"
     assert "Tickets" in text.body
 
 
 def test_english_on_request() -> None:
-    text = document_notification(status="processed", display_name="a.pdf",
-                                 category="nomina", lang="en")
+    text = document_notification(
+        status="processed", display_name="a.pdf", category="nomina", lang="en"
+    )
     assert text.title == "Document processed"
     assert "Payslips" in text.body
 

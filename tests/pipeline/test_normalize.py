@@ -188,8 +188,7 @@ def test_declared_dpi_is_kept_when_sane(upload, out_pdf) -> None:
 def test_absurd_dpi_is_ignored(upload, out_pdf) -> None:
     # Phones write 72 dpi: a 4000 px photo would become a 55-inch page.
     photo = Image.new("RGB", (3000, 4000), "white")
-    normalize_upload(upload(image_bytes(photo, "JPEG", dpi=(72, 72))), out_pdf,
-                     fix_rotation=False)
+    normalize_upload(upload(image_bytes(photo, "JPEG", dpi=(72, 72))), out_pdf, fix_rotation=False)
     assert page_size_in(out_pdf)[0] == pytest.approx(8.27, abs=0.02)
 
 
@@ -230,16 +229,18 @@ def test_detect_rotation_of_upright_blank_and_tiny_images() -> None:
 
 
 def test_heic_photo(upload, out_pdf) -> None:
-    doc = normalize_upload(upload(ticket_photo_bytes(make_ticket(25), fmt="HEIC")), out_pdf,
-                           fix_rotation=False)
+    doc = normalize_upload(
+        upload(ticket_photo_bytes(make_ticket(25), fmt="HEIC")), out_pdf, fix_rotation=False
+    )
     assert doc.detected_type is FileType.HEIC
     assert len(PdfReader(out_pdf).pages) == 1
 
 
 @pytest.mark.parametrize(("fmt", "expected"), [("WEBP", FileType.WEBP), ("TIFF", FileType.TIFF)])
 def test_other_photo_formats(fmt: str, expected: FileType, upload, out_pdf) -> None:
-    doc = normalize_upload(upload(ticket_photo_bytes(make_ticket(26), fmt=fmt)), out_pdf,
-                           fix_rotation=False)
+    doc = normalize_upload(
+        upload(ticket_photo_bytes(make_ticket(26), fmt=fmt)), out_pdf, fix_rotation=False
+    )
     assert (doc.detected_type, doc.pages) == (expected, 1)
 
 
@@ -273,8 +274,7 @@ def test_transparency_is_flattened_onto_white(upload, out_pdf) -> None:
 
 def test_huge_images_are_downscaled(upload, out_pdf) -> None:
     wide = Image.new("L", (6000, 900), 255)
-    normalize_upload(upload(image_bytes(wide, "PNG", dpi=(600, 600))), out_pdf,
-                     fix_rotation=False)
+    normalize_upload(upload(image_bytes(wide, "PNG", dpi=(600, 600))), out_pdf, fix_rotation=False)
     assert embedded_image(out_pdf).size == (4000, 600)
     # The paper size is unchanged: 6000 px at 600 dpi is 10 inches.
     assert page_size_in(out_pdf)[0] == pytest.approx(10.0, abs=0.02)

@@ -121,10 +121,14 @@ def test_omp_thread_limit_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_merge_text_uses_ocr_only_where_needed() -> None:
     layer = "Factura F2026/0001 con capa de texto suficiente"
-    doc = NormalizedDocument(detected_type="application/pdf", pages=3,  # type: ignore[arg-type]
-                             page_texts=(layer, "", "  "))
-    ocr = OcrResult((OcrPage(0, "ignored: the layer is better", 90.0),
-                     OcrPage(1, "texto reconocido", 88.0)))
+    doc = NormalizedDocument(
+        detected_type="application/pdf",
+        pages=3,  # type: ignore[arg-type]
+        page_texts=(layer, "", "  "),
+    )
+    ocr = OcrResult(
+        (OcrPage(0, "ignored: the layer is better", 90.0), OcrPage(1, "texto reconocido", 88.0))
+    )
     assert merge_text(doc, ocr) == f"{layer}\ftexto reconocido\f  "
     assert merge_text(doc, None) == f"{layer}\f\f  "
     assert OcrResult(ocr.pages).mean_confidence == pytest.approx(89.0)

@@ -30,7 +30,8 @@ def test_migration_matches_the_models(database_url: str):
     engine.dispose()
     # Only the dialect's search table, which the models deliberately do not map, may differ.
     unexpected = [
-        d for d in diff
+        d
+        for d in diff
         if not (d[0] == "remove_table" and d[1].name in {"document_search", "document_fts"})
         and not (d[0] == "remove_index" and d[1].table.name == "document_search")
         and not (d[0] == "remove_table" and d[1].name.startswith("document_fts_"))

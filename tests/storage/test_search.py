@@ -20,9 +20,16 @@ def session(database_url: str) -> Iterator[Session]:
 
 
 def add(session: Session, company: Company, name: str, text: str) -> Document:
-    document = Document(company_id=company.id, fiscal_year=2026, original_name=name,
-                        display_name=name, sha256="0" * 64, size=1, original_key=f"k/{name}",
-                        text=text)
+    document = Document(
+        company_id=company.id,
+        fiscal_year=2026,
+        original_name=name,
+        display_name=name,
+        sha256="0" * 64,
+        size=1,
+        original_key=f"k/{name}",
+        text=text,
+    )
     session.add(document)
     session.flush()
     index_document(session, document)
@@ -31,8 +38,9 @@ def add(session: Session, company: Company, name: str, text: str) -> Document:
 
 def found(session: Session, company: Company, query: str) -> set[str]:
     rows = session.scalars(
-        select(Document.display_name).where(Document.company_id == company.id,
-                                            matches(session, query))
+        select(Document.display_name).where(
+            Document.company_id == company.id, matches(session, query)
+        )
     )
     return set(rows)
 

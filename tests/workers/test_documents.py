@@ -40,14 +40,34 @@ def new_document(body: bytes, name: str) -> str:
 
     runtime = get_runtime()
     with runtime.sessions.begin() as session:
-        user = ensure_account(session, advisory_code="6", username="ana", password="pw-123456",
-                              role=Role.CLIENT, company_nifs=["B12345674"])
+        user = ensure_account(
+            session,
+            advisory_code="6",
+            username="ana",
+            password="pw-123456",
+            role=Role.CLIENT,
+            company_nifs=["B12345674"],
+        )
         company = session.scalar(select(Company))
-        stored = store_upload(runtime.store, io.BytesIO(body), company_id=company.id,
-                              fiscal_year=2026, file_name=name, content_type=None)
-        document = Document(id=stored.document_id, company_id=company.id, fiscal_year=2026,
-                            uploaded_by=user.id, original_name=name, display_name=name,
-                            sha256=stored.sha256, size=stored.size, original_key=stored.key)
+        stored = store_upload(
+            runtime.store,
+            io.BytesIO(body),
+            company_id=company.id,
+            fiscal_year=2026,
+            file_name=name,
+            content_type=None,
+        )
+        document = Document(
+            id=stored.document_id,
+            company_id=company.id,
+            fiscal_year=2026,
+            uploaded_by=user.id,
+            original_name=name,
+            display_name=name,
+            sha256=stored.sha256,
+            size=stored.size,
+            original_key=stored.key,
+        )
         session.add(document)
         session.flush()
         mark_queued(session, document, Step.NORMALIZE)
@@ -56,10 +76,16 @@ def new_document(body: bytes, name: str) -> str:
 
 def counts(document_id: str) -> tuple[int, int, int]:
     with get_runtime().sessions() as session:
-        events = session.scalar(select(func.count()).select_from(DocumentEvent)
-                                .where(DocumentEvent.document_id == document_id))
-        notes = session.scalar(select(func.count()).select_from(Notification)
-                               .where(Notification.document_id == document_id))
+        events = session.scalar(
+            select(func.count())
+            .select_from(DocumentEvent)
+            .where(DocumentEvent.document_id == document_id)
+        )
+        notes = session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.document_id == document_id)
+        )
     objects = len(list(get_runtime().store.list("companies/")))
     return events, notes, objects
 
@@ -81,7 +107,12 @@ def test_every_step_run_twice_gives_the_same_rows_objects_and_one_notification(r
         assert document.status == "indexed"
         assert invoice.number in document.text
         assert [e.status for e in document.events] == [
-            "succeeded", "skipped", "succeeded", "succeeded", "succeeded"]
+            "succeeded",
+            "skipped",
+            "succeeded",
+            "succeeded",
+            "succeeded",
+        ]
         assert all(e.attempts == 2 for e in document.events)
 
 
@@ -95,8 +126,9 @@ def test_a_permanent_error_fails_the_document_and_stops_the_chain(runtime):
         assert document.error_message
         steps = {e.step: e.status for e in document.events}
         assert steps == {"normalize": "failed", "notify": "succeeded"}
-        kinds = session.scalars(select(Notification.kind)
-                                .where(Notification.document_id == document_id)).all()
+        kinds = session.scalars(
+            select(Notification.kind).where(Notification.document_id == document_id)
+        ).all()
         assert kinds == ["document_failed"]
         assert get_runtime().store.exists(document.original_key)
 
