@@ -18,7 +18,6 @@ from storage.models import (
     Membership,
     Role,
     User,
-    as_utc,
     utcnow,
 )
 
@@ -68,7 +67,7 @@ def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, date
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user owning a valid, unexpired, unrevoked token."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.is_active else None

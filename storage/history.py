@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Document, DocumentEvent, Notification, as_utc, utcnow
+from storage.models import Document, DocumentEvent, Notification, utcnow
 
 
 def step_event(session: Session, document: Document, step: str) -> DocumentEvent:
@@ -46,7 +46,7 @@ def mark_started(session: Session, event: DocumentEvent, worker: str | None) -> 
     event.worker = worker
     event.attempts += 1
     if event.queued_at is not None:
-        event.queue_wait_ms = _ms(now - as_utc(event.queued_at))
+        event.queue_wait_ms = _ms(now - event.queued_at)
 
 
 def mark_finished(
@@ -63,7 +63,7 @@ def mark_finished(
     event.message = message
     event.error_code = error_code
     if event.started_at is not None:
-        event.duration_ms = _ms(now - as_utc(event.started_at))
+        event.duration_ms = _ms(now - event.started_at)
 
 
 def add_notification_once(session: Session, **values: Any) -> bool:
