@@ -4,19 +4,19 @@ from sqlalchemy import inspect
 
 from storage.db import make_engine
 from storage.migrate import downgrade, upgrade
-from storage.models import Base
+from storage.tables import metadata
 
 
 def test_migration_creates_every_model_table_and_round_trips(database_url: str):
     engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(metadata.tables) <= tables
     assert ("document_search" in tables) or ("document_fts" in tables)
     upgrade(database_url)  # idempotent
     downgrade(database_url, "base")
-    assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
+    assert not set(metadata.tables) & set(inspect(engine).get_table_names())
     upgrade(database_url)
-    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    assert set(metadata.tables) <= set(inspect(engine).get_table_names())
     engine.dispose()
 
 
@@ -26,7 +26,7 @@ def test_migration_matches_the_models(database_url: str):
 
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()
     # Only the dialect's search table, which the models deliberately do not map, may differ.
     unexpected = [
