@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import mimetypes
 import signal
@@ -59,9 +60,12 @@ def up(host: str, port: int, concurrency: int) -> None:
             f"password {demo.password} (company {demo.company_name}, id {demo.company_id})"
         )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "ingest.cli", "worker", "--concurrency", str(concurrency)]
+        [sys.executable, "-m", "ingest.cli", "worker", "--concurrency", str(concurrency)],
+        preexec_fn=_die_with_parent,
     )
     click.echo(f"Papeleo API on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs)")
+    # uvicorn re-raises SIGTERM after its shutdown; turn it into SystemExit so `finally` runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run("ingest.api:create_api", factory=True, host=host, port=port)
     finally:
@@ -238,6 +242,12 @@ def _process_in_process(file: Path, category: str | None) -> DocumentOut:
         saved = session.scalar(select(Document).where(Document.id == stored.document_id))
         assert saved is not None
         return DocumentOut.of(saved)
+
+
+def _die_with_parent() -> None:
+    """In the worker child: get SIGTERM when `papeleo up` dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _this_year() -> int:

@@ -80,6 +80,14 @@ class Stack:
             out += log.read_text(errors="replace").splitlines()[-lines:]
         return "\n".join(out)
 
+    def children(self) -> list[int]:
+        pids: list[int] = []
+        for process in self.processes:
+            path = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+            if path.exists():
+                pids += [int(pid) for pid in path.read_text().split()]
+        return pids
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
@@ -183,4 +191,12 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         print(running.log_tail())
         raise
     finally:
+        children = running.children()
         running.stop()
+    if request.param == "embedded":
+        # `papeleo up` must take its worker down with it.
+        assert children, "papeleo up started no worker"
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in children):
+            assert time.monotonic() < deadline, f"worker processes {children} outlived papeleo up"
+            time.sleep(0.2)
