@@ -17,8 +17,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision``; idempotent."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the database at ``url`` to ``revision`` (every branch's head); idempotent.
+
+    Feature migrations branch from the initial schema, so "heads" applies them all.
+    """
     command.upgrade(alembic_config(url), revision)
 
 
