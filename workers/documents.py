@@ -15,7 +15,7 @@ from tempfile import TemporaryDirectory
 from typing import Any, Final
 
 from celery import Task, chain
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -74,15 +74,18 @@ class DocumentTask(Task):
     def on_failure(
         self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
     ) -> None:
-        code = (
-            ErrorCode.storage_unavailable
-            if isinstance(exc, TRANSIENT_ERRORS)
-            else ErrorCode.internal_error
-        )
+        if isinstance(exc, TimeLimitExceeded):  # the hard limit: the worker killed the task
+            code = ErrorCode.timeout
+        elif isinstance(exc, TRANSIENT_ERRORS):  # retries exhausted
+            code = ErrorCode.storage_unavailable
+        else:
+            code = ErrorCode.internal_error
         log.error("task %s failed for document %s: %r", self.name, args[:1], exc)
         try:
             fail_document(args[0], self.step, code, f"{type(exc).__name__}: {exc}")
-        except Exception:  # the database itself may be the fault; the message stays in the log
+            if self.step != Step.NOTIFY:
+                notify.apply_async((args[0],))
+        except Exception:  # the database or broker may be the fault; the log keeps the reason
             log.exception("could not record the failure of document %s", args[:1])
 
     step: Step
