@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,3 +91,41 @@ def embedded(tmp_path: Path, sqlite_database: str) -> Iterator[Settings]:
     finally:
         install_settings(None)
         reset_runtime()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1: no MinIO server can run on these machines."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost() -> Iterator[str]:
+    """A vhost of our own, so no stale message of another run reaches our worker."""
+    vhost = f"papeleo-test-{uuid.uuid4().hex[:8]}"
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        yield AMQP_URL
+        return
+    subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    yield AMQP_URL.rstrip("/") + "/" + vhost
+    subprocess.run([ctl, "delete_vhost", vhost], capture_output=True, timeout=60)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import AMQP_URL, REDIS_URL
+from tests.conftest import REDIS_URL, free_port
 
 ROOT = Path(__file__).parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -105,38 +96,6 @@ def base_env(**papeleo: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update({f"PAPELEO_{k.upper()}": v for k, v in papeleo.items()})
     return env
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1: no MinIO server can run on these machines."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def rabbitmq_vhost() -> Iterator[str]:
-    """A vhost of our own, so no stale message of another run reaches our worker."""
-    vhost = f"papeleo-test-{uuid.uuid4().hex[:8]}"
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None:
-        yield AMQP_URL
-        return
-    subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-    subprocess.run(
-        [ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    yield AMQP_URL.rstrip("/") + "/" + vhost
-    subprocess.run([ctl, "delete_vhost", vhost], capture_output=True, timeout=60)
 
 
 def _server_stack(name: str, tmp: Path, database: str, broker: str, s3: str) -> Stack:
