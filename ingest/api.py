@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ingest import metrics
 from ingest.limits import BodySizeLimit
-from ingest.routers import auth, documents, health, notifications
+from ingest.routers import (
+    auth,
+    corrections,
+    documents,
+    health,
+    minio_events,
+    notifications,
+    payslips,
+    retry,
+    tasks,
+    tokens,
+    uploads,
+)
 from workers.runtime import get_runtime
 
 
@@ -16,12 +29,17 @@ def create_api() -> FastAPI:
         description="Document pipeline for Spanish accounting advisories.",
     )
     api.add_middleware(BodySizeLimit, max_bytes_for=_max_body)
-    for module in (health, auth, documents, notifications):
+    api.add_middleware(metrics.PrometheusMiddleware)
+    for module in (health, auth, documents, notifications, uploads, minio_events, metrics, retry):
         api.include_router(module.router)
+    for module in (tasks, tokens):  # document history and accounts (issue 5)
+        api.include_router(module.router)
+    api.include_router(payslips.router)  # payroll and payslips (issue 6)
+    api.include_router(corrections.router)  # advisors' corrections (issue 4)
     return api
 
 
 def _max_body(request_path: str) -> int | None:
-    if request_path.endswith("/documents"):
+    if request_path.endswith(("/documents", "/blob", "/payroll/imports")):
         return get_runtime().settings.max_upload_bytes + 64 * 1024  # multipart framing
     return 1024 * 1024

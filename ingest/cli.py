@@ -15,6 +15,7 @@ import click
 from sqlalchemy import select
 
 from ingest.accounts import ensure_account, ensure_demo
+from ingest.payroll_cli import payroll, payslips
 from ingest.schemas import DocumentOut
 from ingest.uploads import display_name_for, store_upload
 from storage.history import mark_queued
@@ -31,6 +32,10 @@ from workers.settings import Settings, get_settings, install_settings
 @click.group()
 def main() -> None:
     """Papeleo: the document pipeline of an accounting advisory's client portal."""
+
+
+main.add_command(payroll)
+main.add_command(payslips)
 
 
 @main.command()
@@ -130,6 +135,98 @@ def beat(loglevel: str) -> None:
     schedule = get_settings().data_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     celery_app.start(["beat", "--loglevel", loglevel, "--schedule", str(schedule)])
+
+
+@main.group()
+def events() -> None:
+    """MinIO bucket notifications (direct uploads)."""
+
+
+@events.command("consume")
+@click.option("--loglevel", default="INFO", show_default=True)
+def events_consume(loglevel: str) -> None:
+    """Register uploaded objects from MinIO's AMQP notifications (until SIGTERM)."""
+    import logging
+
+    from ingest.amqp_events import consume, events_queue, stop_all
+
+    logging.basicConfig(level=loglevel, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = get_runtime()
+    signal.signal(signal.SIGTERM, lambda *_: stop_all())
+    click.echo(f"consuming MinIO notifications from queue {events_queue(runtime.settings).name}")
+    consume(runtime)
+
+
+@events.command("check")
+def events_check() -> None:
+    """Exit 0 when the bucket-event queue has a consumer (a health check)."""
+    from kombu import Connection
+
+    from ingest.amqp_events import events_amqp_url, events_queue
+
+    settings = get_settings()
+    with Connection(events_amqp_url(settings), connect_timeout=5) as connection:
+        declared = events_queue(settings)(connection.default_channel).queue_declare(passive=True)
+    click.echo(f"{declared.consumer_count} consumer(s), {declared.message_count} waiting")
+    if declared.consumer_count < 1:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--address", default="0.0.0.0", show_default=True)  # noqa: S104 - in a container
+@click.option("--port", default=5555, show_default=True)
+@click.option("--basic-auth", default=None, help="user:password[,…]; PAPELEO_FLOWER_BASIC_AUTH")
+@click.option("--auth", "oauth_allowed", default=None, help="OAuth: regex of allowed e-mails")
+@click.option("--auth-provider", default=None, help="OAuth: Flower's login handler class")
+@click.option("--broker-api", default=None, help="RabbitMQ management API (queue lengths)")
+@click.option("--db", "db_file", default=None, help="state file [DATA_DIR/flower.db]")
+@click.option("--persistent/--no-persistent", default=True, show_default=True)
+@click.option("--read-only/--read-write", default=True, show_default=True, help="no controls")
+@click.option("--dev", is_flag=True, help="allow starting without authentication (development)")
+def flower(
+    address: str,
+    port: int,
+    basic_auth: str | None,
+    oauth_allowed: str | None,
+    auth_provider: str | None,
+    broker_api: str | None,
+    db_file: str | None,
+    persistent: bool,
+    read_only: bool,
+    dev: bool,
+) -> None:
+    """Run Flower for advisors: authenticated, persistent, read-only by default."""
+    settings = get_settings()
+    basic_auth = basic_auth or settings.flower_basic_auth
+    oauth = bool(oauth_allowed and auth_provider)
+    if not (basic_auth or oauth or dev):
+        raise click.UsageError(
+            "Flower shows every task and worker: refusing to start without authentication. "
+            "Set PAPELEO_FLOWER_BASIC_AUTH=user:password (or --basic-auth), or OAuth with "
+            "--auth and --auth-provider, or pass --dev on a development machine."
+        )
+    if basic_auth and not all(
+        user and password
+        for user, _, password in (entry.partition(":") for entry in basic_auth.split(","))
+    ):
+        raise click.BadParameter("use user:password[,user2:password2]", param_hint="--basic-auth")
+    db_path = Path(db_file) if db_file else settings.data_dir / "flower.db"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "flower",
+        f"--address={address}",
+        f"--port={port}",
+        f"--persistent={persistent}",
+        f"--db={db_path}",
+        f"--read_only={read_only}",
+    ]
+    if basic_auth:
+        argv.append(f"--basic_auth={basic_auth}")
+    if oauth:
+        argv += [f"--auth={oauth_allowed}", f"--auth_provider={auth_provider}"]
+    if broker_api or settings.flower_broker_api:
+        argv.append(f"--broker_api={broker_api or settings.flower_broker_api}")
+    celery_app.start(argv)
 
 
 @main.command("create-user")

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ingest.auth import can_read_documents, user_for_token, visible_companies
-from storage.models import Company, Document, User
+from storage.models import Company, Document, Role, User
 from workers.runtime import Runtime, get_runtime
 
 bearer = HTTPBearer(auto_error=False)
@@ -62,4 +62,6 @@ def readable_document(session: Session, user: User, document_id: str) -> Documen
     if document is None:
         raise NOT_FOUND
     readable_company(session, user, document.company_id)
+    if document.deleted_at is not None and user.role != Role.ADVISOR:
+        raise NOT_FOUND  # soft-deleted: gone for the client, kept for the advisory
     return document

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,6 +53,14 @@ class HistoryLine(BaseModel):
     message: str | None
 
 
+class UploaderOut(BaseModel):
+    """Who sent a document: a client's own upload, or the advisory sharing it."""
+
+    id: int
+    name: str
+    role: str
+
+
 class DocumentSummary(BaseModel):
     id: str
     company_id: int
@@ -62,6 +71,9 @@ class DocumentSummary(BaseModel):
     category: str | None = Field(description="the folder the uploader chose")
     predicted_category: str | None
     category_confidence: float | None
+    needs_review: bool = Field(
+        default=False, description="the prediction disagrees with the folder or is unsure"
+    )
     original_name: str
     display_name: str
     source: str
@@ -71,6 +83,16 @@ class DocumentSummary(BaseModel):
     pages: int | None
     created_at: datetime
     indexed_at: datetime | None
+    # Document history and search (0005_history).
+    duplicate_of: str | None = Field(None, description="the original, when status is duplicate")
+    folder: str | None = Field(None, description="the advisory's shared folder, if any")
+    uploaded_by: UploaderOut | None = None
+    deleted_at: datetime | None = None
+    total_amount: Decimal | None = None
+    issuer_nif: str | None = None
+    document_date: date | None = None
+    snippet: str | None = Field(None, description="search hits, HTML-escaped, in <mark>")
+    rank: float | None = Field(None, description="search relevance, higher is better")
 
     @classmethod
     def of(cls, document: Document) -> DocumentSummary:
@@ -82,6 +104,7 @@ class DocumentOut(DocumentSummary):
 
     content_type: str | None
     ocr_confidence: float | None
+    page_confidences: dict[str, float | None] | None  # OCRed page index -> mean
     fields: dict[str, Any]
     text: str | None
     updated_at: datetime
@@ -93,6 +116,7 @@ class DocumentOut(DocumentSummary):
             **_summary_values(document),
             content_type=document.content_type,
             ocr_confidence=document.ocr_confidence,
+            page_confidences=document.page_confidences,
             fields=document.fields or {},
             text=document.text,
             updated_at=document.updated_at,
@@ -109,6 +133,7 @@ class UploadedDocument(BaseModel):
     id: str
     status: str
     display_name: str
+    duplicate_of: str | None = None
 
 
 class UploadResponse(BaseModel):
@@ -144,6 +169,7 @@ def _summary_values(document: Document) -> dict[str, Any]:
         "category": document.category,
         "predicted_category": document.predicted_category,
         "category_confidence": document.category_confidence,
+        "needs_review": bool(document.needs_review),
         "original_name": document.original_name,
         "display_name": document.display_name,
         "source": document.source,
@@ -153,4 +179,19 @@ def _summary_values(document: Document) -> dict[str, Any]:
         "pages": document.pages,
         "created_at": document.created_at,
         "indexed_at": document.indexed_at,
+        "duplicate_of": document.duplicate_of,
+        "folder": document.folder,
+        "uploaded_by": (
+            UploaderOut(
+                id=document.uploader.id,
+                name=document.uploader.full_name or document.uploader.username,
+                role=document.uploader.role,
+            )
+            if document.uploader is not None
+            else None
+        ),
+        "deleted_at": document.deleted_at,
+        "total_amount": document.total_amount,
+        "issuer_nif": document.issuer_nif,
+        "document_date": document.document_date,
     }

@@ -36,8 +36,11 @@ _MESSAGES: Final[dict[ErrorCode, dict[str, str]]] = {
         "en": "The file is damaged or incomplete; export or upload it again.",
     },
     ErrorCode.needs_password: {
-        "es": "El PDF está protegido con contraseña; súbelo sin contraseña.",
-        "en": "The PDF is password-protected; upload it without a password.",
+        "es": (
+            "El PDF está protegido con contraseña; "
+            "reinténtalo indicando la contraseña o súbelo sin ella."
+        ),
+        "en": "The PDF is password-protected; retry it with its password or upload it without one.",
     },
     ErrorCode.too_many_pages: {
         "es": "El documento tiene demasiadas páginas; divídelo en varios archivos.",

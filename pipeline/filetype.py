@@ -19,6 +19,7 @@ class FileType(StrEnum):
     HEIC = "image/heic"
     BMP = "image/bmp"
     GIF = "image/gif"
+    XML = "application/xml"  # Facturae e-invoices (.xml, signed .xsig)
 
 
 HEAD_SIZE: Final = 4096
@@ -68,6 +69,8 @@ def detect_type(head: bytes) -> FileType:
         return FileType.WEBP
     if _is_heif(head):
         return FileType.HEIC
+    if _is_xml(head):
+        return FileType.XML
     raise DocumentError(ErrorCode.unsupported_type, f"unknown magic {head[:16]!r}")
 
 
@@ -76,3 +79,11 @@ def _is_bmp(head: bytes) -> bool:
         return False
     dib_size = int.from_bytes(head[14:18], "little")
     return dib_size in {12, 40, 52, 56, 64, 108, 124}
+
+
+def _is_xml(head: bytes) -> bool:
+    """An XML document: optional BOM and whitespace, then a declaration or a root element."""
+    body = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    return body.startswith(b"<?xml") or (
+        body.startswith(b"<") and body[1:2].isalpha() and b">" in body
+    )

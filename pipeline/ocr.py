@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
+from tempfile import TemporaryDirectory
+from typing import Final
 
 import pytesseract
 from pdf2image import convert_from_path
 from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
-from PIL import Image
-from pytesseract import Output
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from pipeline._tesseract import limit_threads
 from pipeline.errors import DocumentError, ErrorCode
@@ -22,6 +25,10 @@ try:  # pdf2image >= 1.17 names its timeout error; older versions raise a bare s
     from pdf2image.exceptions import PDFPopplerTimeoutError
 except ImportError:  # pragma: no cover
     from subprocess import TimeoutExpired as PDFPopplerTimeoutError
+
+
+# Largest page rendering (pixels) when the caller sets no limit; as normalize's default.
+DEFAULT_MAX_PIXELS: Final = 80_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,44 +65,149 @@ def ocr_pdf_pages(
     languages: str = "spa+eng",
     dpi: int = 300,
     timeout: int = 120,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    layers_dir: Path | None = None,
 ) -> OcrResult:
-    """OCR the 0-based ``pages`` of ``pdf``, rendering one page at a time at ``dpi``.
+    """OCR the 0-based ``pages`` of ``pdf`` one at a time (see `ocr_page`).
 
-    ``timeout`` (seconds) applies to each page's rendering and recognition. Raises
-    DocumentError(ocr_failed) when poppler or tesseract fail, DocumentError(timeout)
-    when either runs out of time.
+    With ``layers_dir``, each page's invisible text layer is written there as
+    ``page-{index}.pdf`` (see `layer_path`), ready for `pipeline.searchable`.
     """
+    return OcrResult(
+        tuple(
+            ocr_page(
+                pdf, index, languages=languages, dpi=dpi, timeout=timeout,
+                max_pixels=max_pixels,
+                layer_pdf=layer_path(layers_dir, index) if layers_dir is not None else None,
+            )
+            for index in pages
+        )
+    )
+
+
+def layer_path(folder: Path, index: int) -> Path:
+    """Where `ocr_pdf_pages` writes the text layer of page ``index``."""
+    return folder / f"page-{index}.pdf"
+
+
+def ocr_page(
+    pdf: Path,
+    index: int,
+    *,
+    languages: str = "spa+eng",
+    dpi: int = 300,
+    timeout: int = 120,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    layer_pdf: Path | None = None,
+) -> OcrPage:
+    """OCR page ``index`` (0-based) of ``pdf``; optionally write its text layer to ``layer_pdf``.
+
+    A page that is one upright image (every photo we wrap, most scans) is read at the
+    image's own resolution straight from its bytes; any other page is rendered at ``dpi``
+    (lowered so the rendering stays under ``max_pixels``). ``timeout`` (seconds) applies to
+    rendering and to recognition. Raises DocumentError(ocr_failed) when poppler or
+    tesseract fail, DocumentError(timeout) when either runs out of time.
+    """
+    if index < 0:
+        raise ValueError(f"page index must be >= 0, got {index}")
     limit_threads()
-    results = []
-    for index in pages:
-        if index < 0:
-            raise ValueError(f"page index must be >= 0, got {index}")
-        image = _render_page(pdf, index, dpi=dpi, timeout=timeout)
-        results.append(_recognise(image, index, languages=languages, timeout=timeout))
-    return OcrResult(tuple(results))
+    with TemporaryDirectory(prefix="papeleo-ocr-") as scratch:
+        folder = Path(scratch)
+        embedded = _embedded_scan(pdf, index, folder)
+        if embedded is not None:
+            image, image_dpi = embedded
+        else:
+            image, image_dpi = _render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
+                                            max_pixels=max_pixels)
+        data = _tesseract(image, folder / "out", index, languages=languages, dpi=image_dpi,
+                          timeout=timeout, layer=layer_pdf is not None)
+        if layer_pdf is not None:
+            layer_pdf.parent.mkdir(parents=True, exist_ok=True)
+            (folder / "out.pdf").replace(layer_pdf)
+    text, confidence = _layout_text(data)
+    return OcrPage(index=index, text=text, confidence=confidence)
 
 
-def _render_page(pdf: Path, index: int, *, dpi: int, timeout: int) -> Image.Image:
+def _embedded_scan(pdf: Path, index: int, folder: Path) -> tuple[Path, int] | None:
+    """The page's single upright full-page image as a file tesseract reads, and its DPI.
+
+    None when the page is anything else (text, vector art, several images, /Rotate,
+    a rotated or flipped placement): those pages are rendered instead.
+    """
+    try:
+        page = PdfReader(pdf).pages[index]
+        if int(page.get("/Rotate", 0) or 0) % 360:
+            return None
+        operations = ContentStream(page.get_contents(), page.pdf).operations
+        drawn = [op for op in operations if op[1] not in {b"q", b"Q", b"cm", b"Do"}]
+        draws = [operands for operands, op in operations if op == b"Do"]
+        matrices = [operands for operands, op in operations if op == b"cm"]
+        if drawn or len(draws) != 1 or len(matrices) != 1:
+            return None
+        a, b, c, d, _, _ = (float(v) for v in matrices[0])
+        xobject = page["/Resources"]["/XObject"][draws[0][0]].get_object()
+        if xobject.get("/Subtype") != "/Image" or b or c or a <= 0 or d <= 0:
+            return None
+        box = page.mediabox
+        if a * d < 0.9 * float(box.width) * float(box.height):
+            return None  # a small picture on a page: render the whole page
+        dpi = round(int(xobject["/Width"]) / (a / 72))
+        filters = xobject.get("/Filter")
+        plain_jpeg = (
+            filters == "/DCTDecode"
+            and xobject.get("/ColorSpace") in {"/DeviceGray", "/DeviceRGB"}
+            and "/Decode" not in xobject
+            and "/SMask" not in xobject
+        )
+        if plain_jpeg:
+            # The JPEG bytes as stored: nothing decoded or re-encoded on our side.
+            path = folder / "page.jpg"
+            path.write_bytes(xobject.get_data())
+        else:
+            path = folder / "page.pnm"
+            page.images[0].image.save(path, "PPM")
+    except Exception:  # anything unusual in the page structure: rendering handles it
+        return None
+    return path, max(dpi, 70)
+
+
+def _render_page(
+    pdf: Path, index: int, folder: Path, *, dpi: int, timeout: int, max_pixels: int
+) -> tuple[Path, int]:
+    try:
+        box = PdfReader(pdf).pages[index].mediabox
+        area_in2 = max(float(box.width) * float(box.height) / 72**2, 1e-6)
+    except Exception:  # poppler gets the final say on odd files
+        area_in2 = 8.27 * 11.69
+    # A huge page (posters, 30-inch boxes) is read at the resolution the pixel limit allows.
+    dpi = max(1, min(dpi, int(math.sqrt(max_pixels / area_in2))))
     try:
         # One page per call keeps memory at one page image; PPM is ~12x faster than PNG.
-        images = convert_from_path(
+        paths = convert_from_path(
             pdf, dpi=dpi, fmt="ppm", first_page=index + 1, last_page=index + 1,
-            thread_count=1, timeout=timeout,
+            thread_count=1, timeout=timeout, output_folder=folder, paths_only=True,
         )
     except PDFPopplerTimeoutError as exc:
         raise DocumentError(ErrorCode.timeout, f"poppler, page {index}: {exc!r}") from exc
     except (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError) as exc:
         raise DocumentError(ErrorCode.ocr_failed, f"poppler, page {index}: {exc!r}") from exc
-    if not images:
+    if not paths:
         raise DocumentError(ErrorCode.ocr_failed, f"poppler rendered nothing for page {index}")
-    return images[0]
+    return Path(paths[0]), dpi
 
 
-def _recognise(image: Image.Image, index: int, *, languages: str, timeout: int) -> OcrPage:
+def _tesseract(
+    image: Path, base: Path, index: int, *, languages: str, dpi: int, timeout: int, layer: bool
+) -> dict[str, list]:
+    """Run tesseract once on ``image``: word table (TSV) and, with ``layer``, a text-only PDF."""
+    config = f"--dpi {dpi} -c tessedit_create_tsv=1 -c tessedit_create_txt=0"
+    if layer:
+        config += " -c tessedit_create_pdf=1 -c textonly_pdf=1"
     try:
-        data = pytesseract.image_to_data(
-            image, lang=languages, output_type=Output.DICT, timeout=timeout
+        pytesseract.pytesseract.run_tesseract(
+            str(image), str(base), extension="", lang=languages, config=config, timeout=timeout
         )
+        tsv = base.with_suffix(".tsv").read_text(encoding="utf-8", errors="replace")
     except RuntimeError as exc:
         # pytesseract signals its own kill on timeout with a bare RuntimeError.
         if "timeout" in str(exc).lower():
@@ -103,8 +215,12 @@ def _recognise(image: Image.Image, index: int, *, languages: str, timeout: int) 
         raise DocumentError(ErrorCode.ocr_failed, f"tesseract, page {index}: {exc!r}") from exc
     except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError, OSError) as exc:
         raise DocumentError(ErrorCode.ocr_failed, f"tesseract, page {index}: {exc!r}") from exc
-    text, confidence = _layout_text(data)
-    return OcrPage(index=index, text=text, confidence=confidence)
+    data = pytesseract.pytesseract.file_to_dict(tsv, "\t", 11)
+    if not data:
+        return {"text": [], "conf": [], "block_num": [], "par_num": [], "line_num": []}
+    for key in ("block_num", "par_num", "line_num"):
+        data[key] = [int(v) for v in data[key]]
+    return data
 
 
 def _layout_text(data: dict[str, list]) -> tuple[str, float | None]:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -56,6 +60,7 @@ class DocumentStatus(StrEnum):
     PROCESSING = "processing"
     INDEXED = "indexed"
     FAILED = "failed"
+    DUPLICATE = "duplicate"  # same sha256 as an earlier document of the company (duplicate_of)
 
 
 class Step(StrEnum):
@@ -169,6 +174,11 @@ class Document(Base):
     __table_args__ = (
         Index("ix_documents_company_year", "company_id", "fiscal_year", "created_at"),
         Index("ix_documents_company_sha256", "company_id", "sha256"),
+        # History and search (migration 0005_history): sort and filter within one company.
+        Index("ix_documents_company_created", "company_id", "created_at", "id"),
+        Index("ix_documents_company_total", "company_id", "total_amount"),
+        Index("ix_documents_company_issuer", "company_id", "issuer_nif"),
+        Index("ix_documents_duplicate_of", "duplicate_of"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -183,6 +193,8 @@ class Document(Base):
     category: Mapped[str | None] = mapped_column(String(30))  # the uploader's folder
     predicted_category: Mapped[str | None] = mapped_column(String(30))
     category_confidence: Mapped[float | None] = mapped_column(Float)
+    # Classify (migration 0004_extraction): prediction disagrees with the folder, or is unsure.
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     original_name: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(255))
@@ -202,14 +214,33 @@ class Document(Base):
     text: Mapped[str | None] = mapped_column(Text)
     ocr_pages: Mapped[list[int]] = mapped_column(JSON, default=list)  # pages without a text layer
     ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    # Normalize and OCR (migration 0003_normalize): mean word confidence of each OCRed page
+    # as {"page index": confidence}, and the searchable PDF (page images + text layer).
+    page_confidences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    archive_key: Mapped[str | None] = mapped_column(String(512))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     indexed_at: Mapped[datetime | None]
 
+    # History and search (migration 0005_history).
+    duplicate_of: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    folder: Mapped[str | None] = mapped_column(String(100))  # a folder the advisory shares
+    deleted_at: Mapped[datetime | None]  # soft delete: accounting documents are kept
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Copied from ``fields`` when indexed, so filters use plain indexed columns.
+    total_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    issuer_nif: Mapped[str | None] = mapped_column(String(15))
+    document_date: Mapped[date | None] = mapped_column(Date)
+
     events: Mapped[list[DocumentEvent]] = relationship(
         back_populates="document", order_by="DocumentEvent.id", cascade="all, delete-orphan"
+    )
+    uploader: Mapped[User | None] = relationship(
+        foreign_keys=[uploaded_by], lazy="selectin", viewonly=True
     )
 
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, cast
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import PostPolicy
 from minio.error import S3Error, ServerError
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
@@ -459,9 +460,11 @@ class _WatchedSource:
 class MinioStore:
     """Objects in one MinIO (S3) bucket through the `minio` SDK."""
 
-    def __init__(self, client: Minio, bucket: str) -> None:
+    def __init__(self, client: Minio, bucket: str, *, presigner: Minio | None = None) -> None:
         self._client = client
         self._bucket = bucket
+        # Presigned links are signed for the host browsers reach (the Host header is signed).
+        self._presigner = presigner or client
 
     @classmethod
     def from_endpoint(
@@ -473,6 +476,7 @@ class MinioStore:
         *,
         secure: bool = False,
         region: str | None = None,
+        public_endpoint: str | None = None,
     ) -> MinioStore:
         """Client with short connect timeouts and few retries, so a dead endpoint fails fast."""
         http_client = urllib3.PoolManager(
@@ -496,7 +500,21 @@ class MinioStore:
             region=region,
             http_client=http_client,
         )
-        return cls(client, bucket)
+        presigner = None
+        if public_endpoint:
+            # "https://files.example.es" or "files.example.es:9000"; signing happens offline,
+            # so the region must be known (no GetBucketLocation to a host we may not reach).
+            address = public_endpoint if "://" in public_endpoint else f"//{public_endpoint}"
+            parts = urlsplit(address)
+            presigner = Minio(
+                parts.netloc,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=parts.scheme == "https" if parts.scheme else secure,
+                region=region or "us-east-1",
+                http_client=http_client,
+            )
+        return cls(client, bucket, presigner=presigner)
 
     def ensure_ready(self) -> None:
         """Create the bucket unless it exists."""
@@ -618,9 +636,38 @@ class MinioStore:
             {"response-content-disposition": content_disposition(file_name)} if file_name else None
         )
         with _translated_errors(key):
-            return self._client.presigned_get_object(
+            return self._presigner.presigned_get_object(
                 self._bucket, key, expires=expires, response_headers=headers
             )
+
+
+    def upload_form(
+        self,
+        key: str,
+        *,
+        expires: timedelta,
+        content_type: str,
+        max_bytes: int,
+        min_bytes: int = 1,
+    ) -> tuple[str, dict[str, str]]:
+        """A browser-form upload (S3 POST policy) of exactly `key`: URL and form fields.
+
+        The policy fixes the key and the content type, bounds the size and expires; the
+        file goes last in the multipart form, after the fields.
+        """
+        _check_key(key)
+        if not timedelta(seconds=1) <= expires <= MAX_PRESIGN_EXPIRY:
+            raise ValueError("expires must be between one second and seven days")
+        policy = PostPolicy(self._bucket, datetime.now(UTC) + expires)
+        policy.add_equals_condition("key", key)
+        policy.add_equals_condition("Content-Type", content_type)
+        policy.add_content_length_range_condition(min_bytes, max_bytes)
+        with _translated_errors(None):
+            fields = self._presigner.presigned_post_policy(policy)
+        fields = {"key": key, "Content-Type": content_type, **fields}
+        base = self._presigner._base_url  # the SDK's own endpoint; it has no public getter
+        scheme = "https" if base.is_https else "http"
+        return f"{scheme}://{base.host}/{self._bucket}", fields
 
 
 def _listed_content_type(obj: Object) -> str | None:

@@ -1,24 +1,61 @@
-"""Full-text index of documents: PostgreSQL ``spanish`` tsvector, or SQLite FTS5."""
+"""Full-text index of documents: PostgreSQL ``spanish`` tsvector, or SQLite FTS5.
+
+Both fold accents ("estacion" finds "Estación"), rank matches (``ts_rank_cd`` / ``bm25``) and
+cut highlighted snippets (``ts_headline`` / ``snippet``).
+"""
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, column, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Double,
+    Float,
+    Subquery,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
-from storage.models import Document
+from storage.models import Company, Document
 
 _pg_search = table("document_search", column("document_id"), column("company_id"))
-_fts = table("document_fts", column("document_id"))
+_fts = table("document_fts", column("document_id"), column("company_id"))
+
+# Highlight markers that cannot occur in text; swapped for <mark> after HTML-escaping.
+_START, _STOP = "\x02", "\x03"
+HIGHLIGHT_START: Final = "<mark>"
+HIGHLIGHT_STOP: Final = "</mark>"
+_HEADLINE_OPTIONS: Final = (
+    f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=25, MinWords=8, '
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
 
 
 def index_document(session: Session, document: Document) -> None:
-    """(Re)index ``document``'s name and text; idempotent."""
-    # "Factura_Repsol-nov.pdf" is three words, not one file-name token.
-    title = re.sub(r"[._\-/]+", " ", document.display_name or "")
-    body = document.text or ""
-    params = {"id": document.id, "company": document.company_id, "title": title, "body": body}
+    """(Re)index ``document``'s name and text; copy its filterable fields; idempotent.
+
+    Call it again after the document's name, text or fields change.
+    """
+    _copy_filter_fields(session, document)
+    params = {
+        "id": document.id,
+        "company": document.company_id,
+        "title": _title(document),
+        "body": document.text or "",
+    }
     if _is_postgres(session):
         session.execute(
             text(
@@ -43,23 +80,110 @@ def index_document(session: Session, document: Document) -> None:
 
 def matches(session: Session, query: str) -> ColumnElement[bool]:
     """A filter on ``Document`` for documents whose name or text matches ``query``."""
+    ranked = ranked_matches(session, query)
+    return Document.id.in_(select(ranked.c.document_id).scalar_subquery())
+
+
+def ranked_matches(session: Session, query: str, company_id: int | None = None) -> Subquery:
+    """``(document_id, rank)`` of the documents matching ``query``; a higher rank is better.
+
+    ``company_id`` narrows the search table itself, which lets PostgreSQL use its company index.
+    """
     if _is_postgres(session):
-        ids = select(_pg_search.c.document_id).where(
-            literal_column("tsv").op("@@")(
-                text("websearch_to_tsquery('spanish', unaccent(:q))").bindparams(q=query)
-            )
-        )
+        tsquery = text("websearch_to_tsquery('spanish', unaccent(:q))").bindparams(q=query)
+        tsv = literal_column("document_search.tsv")
+        ranked = select(
+            _pg_search.c.document_id,
+            # float8: the rank must round-trip exactly through a pagination cursor.
+            cast(func.ts_rank_cd(tsv, tsquery), Double).label("rank"),
+        ).where(tsv.op("@@")(tsquery))
+        if company_id is not None:
+            ranked = ranked.where(_pg_search.c.company_id == company_id)
     else:
-        ids = select(_fts.c.document_id).where(
-            text("document_fts MATCH :q").bindparams(q=fts5_query(query))
+        ranked = select(
+            _fts.c.document_id,
+            (-func.bm25(literal_column("document_fts"), type_=Float)).label("rank"),
+        ).where(text("document_fts MATCH :q").bindparams(q=fts5_query(query)))
+        if company_id is not None:
+            ranked = ranked.where(_fts.c.company_id == company_id)
+    return ranked.subquery("ranked")
+
+
+def snippets(session: Session, query: str, document_ids: Iterable[str]) -> dict[str, str]:
+    """Highlighted extracts of the matching words, HTML-escaped, matches in ``<mark>``."""
+    ids = list(document_ids)
+    if not ids:
+        return {}
+    if _is_postgres(session):
+        statement = text(
+            "SELECT d.id, ts_headline('papeleo_es',"
+            " coalesce(d.display_name, '') || E'\\n' || coalesce(d.text, ''),"
+            " websearch_to_tsquery('spanish', unaccent(:q)), :options)"
+            " FROM documents d WHERE d.id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        rows = session.execute(statement, {"q": query, "options": _HEADLINE_OPTIONS, "ids": ids})
+    else:
+        statement = text(
+            "SELECT document_id, snippet(document_fts, 2, :start, :stop, ' … ', 16)"
+            " FROM document_fts WHERE document_fts MATCH :q AND document_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        rows = session.execute(
+            statement, {"q": fts5_query(query), "start": _START, "stop": _STOP, "ids": ids}
         )
-    return Document.id.in_(ids.scalar_subquery())
+    return {document_id: _highlight(raw or "") for document_id, raw in rows}
 
 
 def fts5_query(query: str) -> str:
     """User words as quoted FTS5 terms (all required): no FTS5 syntax reaches the engine."""
     words = [w for w in query.split() if w.strip('"')]
     return " ".join('"' + w.replace('"', '""') + '"' for w in words) or '""'
+
+
+def _highlight(raw: str) -> str:
+    escaped = html.escape(" ".join(raw.split()), quote=False)
+    return escaped.replace(_START, HIGHLIGHT_START).replace(_STOP, HIGHLIGHT_STOP)
+
+
+def _title(document: Document) -> str:
+    # "Factura_Repsol-nov.pdf" is three words, not one file-name token.
+    return re.sub(r"[._\-/]+", " ", document.display_name or "")
+
+
+def _copy_filter_fields(session: Session, document: Document) -> None:
+    """total, issue date and issuer NIF from ``fields`` into indexed columns."""
+    fields: dict[str, Any] = document.fields or {}
+    document.total_amount = _decimal(_value(fields, "total"))
+    document.document_date = _date(_value(fields, "issue_date"))
+    issuer = _value(fields, "issuer_tax_id") or _value(fields, "issuer_nif")
+    if not isinstance(issuer, str) or not issuer:
+        # Without an explicit issuer: the first tax id on the paper that is not the company's.
+        own = session.scalar(select(Company.nif).where(Company.id == document.company_id))
+        tax_ids = _value(fields, "tax_ids")
+        others = [t for t in tax_ids if isinstance(t, str) and t != own] if tax_ids else []
+        issuer = others[0] if others else None
+    document.issuer_nif = issuer.upper()[:15] if issuer else None
+
+
+def _value(fields: dict[str, Any], name: str) -> Any:
+    field = fields.get(name)
+    return field.get("value") if isinstance(field, dict) else field
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "."))
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() and abs(amount) < 10**12 else None
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _is_postgres(session: Session) -> bool:

@@ -3,7 +3,16 @@
 A feature module that defines tables adds its import here.
 """
 
-from storage import models  # noqa: F401
+from storage import (  # noqa: F401 - imported for their tables
+    audit,
+    corrections,
+    logins,
+    models,
+    notifications,
+    payroll,
+    tasks,
+    uploads,
+)
 from storage.models import Base
 
 metadata = Base.metadata

@@ -37,6 +37,7 @@ PAPELEO_SERVICES = (
     "worker-payslips",
     "beat",
     "flower",
+    "events",
 )
 WORKER_SERVICES = ("worker-light", "worker-ocr", "worker-payslips")
 BACKING_SERVICES = ("postgres", "rabbitmq", "redis", "minio", "minio-init")
@@ -47,7 +48,8 @@ EXPECTED_COMMANDS = {
     "worker-ocr": ["papeleo", "worker"],
     "worker-payslips": ["papeleo", "worker"],
     "beat": ["papeleo", "beat"],
-    "flower": ["celery", "-A", "workers.app:app", "flower"],
+    "flower": ["papeleo", "flower"],
+    "events": ["papeleo", "events", "consume"],
 }
 HEALTHCHECK_PROBES = {
     "postgres": ("pg_isready",),
@@ -55,6 +57,8 @@ HEALTHCHECK_PROBES = {
     "redis": ("redis-cli", "ping"),
     "minio": ("/minio/health/live",),
     "api": ("/healthz",),
+    "events": ("papeleo", "events", "check"),
+    "flower": ("/healthcheck",),
 }
 OCR_PACKAGES = (
     "tesseract-ocr",
@@ -407,7 +411,11 @@ def test_flower_requires_basic_auth_and_stays_internal(
     args = argv(services["flower"]["command"])
     assert option(args, "--basic-auth") == example_env["FLOWER_BASIC_AUTH"]
     assert urlsplit(option(args, "--broker-api") or "").hostname == "rabbitmq"
-    assert option(args, "--persistent") == "True"
+    assert "--persistent" in args
+    assert "--no-persistent" not in args
+    assert "--read-only" in args, "advisors get a read-only Flower"
+    assert "--read-write" not in args
+    assert "--dev" not in args, "production Flower must not skip authentication"
     database = option(args, "--db") or ""
     mounts = [volume.split(":")[1] for volume in services["flower"].get("volumes", [])]
     assert any(database.startswith(f"{mount}/") for mount in mounts), "flower.db is not on a volume"
@@ -486,3 +494,61 @@ def test_dockerignore_keeps_local_state_out_but_the_package_in() -> None:
     assert {".git", ".venv", "papeleo-data", ".env"} <= patterns
     needed = {"pyproject.toml", "README.md", "ingest", "workers", "pipeline", "storage"}
     assert not needed & patterns, f".dockerignore drops what the build needs: {needed & patterns}"
+
+
+# --- MinIO bucket notifications (direct uploads) ------------------------------------------
+
+
+def test_minio_announces_uploads_to_the_event_consumer(
+    services: dict[str, dict[str, Any]], papeleo_env: dict[str, str], example_env: dict[str, str]
+) -> None:
+    minio = services["minio"]["environment"]
+    targets = {key.rsplit("_", 1)[1] for key in minio if key.startswith("MINIO_NOTIFY_")}
+    assert len(targets) == 1, f"one notification target expected, got {targets}"
+    target = targets.pop()
+
+    def setting(name: str) -> str:
+        return str(minio[f"MINIO_NOTIFY_AMQP_{name}_{target}"])
+
+    assert setting("ENABLE") == "on"
+    url = urlsplit(setting("URL"))
+    rabbitmq = services["rabbitmq"]["environment"]
+    assert (url.scheme, url.hostname, url.port) == ("amqp", "rabbitmq", 5672)
+    assert (url.username, url.password) == (
+        rabbitmq["RABBITMQ_DEFAULT_USER"],
+        rabbitmq["RABBITMQ_DEFAULT_PASS"],
+    )
+    # The consumer declares the same exchange and binds with the routing key MinIO uses.
+    assert setting("EXCHANGE") == papeleo_env["PAPELEO_MINIO_EVENTS_EXCHANGE"]
+    assert setting("EXCHANGE_TYPE") == papeleo_env["PAPELEO_MINIO_EVENTS_EXCHANGE_TYPE"]
+    assert setting("ROUTING_KEY") == papeleo_env["PAPELEO_MINIO_EVENTS_QUEUE"]
+    assert setting("DURABLE") == "on"
+    assert setting("DELIVERY_MODE") == "2", "events must survive a RabbitMQ restart"
+    # Events wait in queue_dir while RabbitMQ is away: it must be on a named volume.
+    queue_dir = setting("QUEUE_DIR")
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in services["minio"]["volumes"]}
+    assert queue_dir in mounts, f"queue_dir {queue_dir} is not a mounted volume"
+    assert mounts[queue_dir] in (raw_compose().get("volumes") or {})
+    assert services["minio"]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+
+    # The shell script with its line continuations joined.
+    script = re.sub(r"\\\n\s*", " ", " ".join(argv(services["minio-init"]["command"])))
+    assert f"arn:minio:sqs::{target}:amqp" in script
+    event_add = re.search(r"mc event add (\S+) (\S+)([^\n|]*)", script)
+    assert event_add, "minio-init does not add the bucket event"
+    assert event_add[1].strip('"').endswith("/$S3_BUCKET")
+    assert "--event put" in event_add[3]
+    assert "--prefix companies/" in event_add[3]
+
+    assert papeleo_env["PAPELEO_S3_PUBLIC_ENDPOINT"] == example_env["S3_PUBLIC_ENDPOINT"]
+    assert urlsplit(papeleo_env["PAPELEO_S3_PUBLIC_ENDPOINT"]).scheme == "https"
+    assert papeleo_env["PAPELEO_WORKER_SEND_TASK_EVENTS"] == "true", "Flower would see no tasks"
+
+
+def test_the_event_consumer_waits_for_its_dependencies(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    depends_on = services["events"]["depends_on"]
+    for target in ("postgres", "rabbitmq", "minio"):
+        assert depends_on[target]["condition"] == "service_healthy"
+    assert depends_on["migrate"]["condition"] == "service_completed_successfully"

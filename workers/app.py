@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init
 
+from workers import signals as _task_table  # noqa: F401 - connects the task-table signals
 from workers.queues import kombu_queues, task_routes
 from workers.settings import Settings, get_settings
 
@@ -24,14 +25,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_soft_time_limit": settings.task_soft_time_limit or None,  # 0: hard limit only
         "task_time_limit": settings.task_time_limit,
         "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
+        "worker_max_memory_per_child": settings.worker_max_memory_per_child,
         "task_queues": kombu_queues(),
         "task_routes": task_routes(),
         "task_default_queue": "maintenance",
         "task_create_missing_queues": False,
         "task_track_started": False,
+        # Task events for Flower (workers/settings: worker_send_task_events).
+        "worker_send_task_events": settings.worker_send_task_events,
+        "task_send_sent_event": settings.worker_send_task_events,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
         "timezone": "Europe/Madrid",
@@ -53,7 +58,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None) -> Celery:
-    celery = Celery("papeleo", include=["workers.documents"])
+    celery = Celery(
+        "papeleo",
+        include=[
+            "workers.documents",
+            "workers.extraction",
+            "workers.ocr_pages",
+            "workers.notifications",
+            "workers.maintenance",
+            "workers.payslips",
+        ],
+    )
     celery.conf.update(celery_config(settings or get_settings()))
     return celery
 

@@ -19,21 +19,23 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from pipeline.classify import Category, suggest_category
+from pipeline.classify import Category
 from pipeline.errors import DocumentError, ErrorCode, user_message
-from pipeline.fields import extract_basic_fields, find_tax_ids
 from pipeline.filetype import FileType
-from pipeline.messages import document_notification
 from pipeline.normalize import NormalizedDocument, normalize_upload
-from pipeline.ocr import merge_text, ocr_pdf_pages
+from pipeline.ocr import OcrResult, layer_path, merge_text, ocr_pdf_pages
+from pipeline.searchable import build_searchable_pdf
 from storage.db import transaction
-from storage.history import add_notification_once, mark_finished, mark_queued, mark_started
+from storage.history import mark_finished, mark_queued, mark_started
 from storage.history import step_event as history_row
 from storage.keys import ObjectRole, object_key
-from storage.models import Company, Document, DocumentStatus, Step, StepStatus, utcnow
+from storage.models import Document, DocumentStatus, Step, StepStatus, utcnow
 from storage.objects import StoreUnavailable
 from storage.search import index_document
 from workers.app import app
+from workers.duplicates import stop_if_duplicate
+from workers.extraction import classify_and_extract, is_xml_upload, normalize_xml
+from workers.notifications import notify_document
 from workers.runtime import Runtime, get_runtime
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,9 @@ class DocumentTask(Task):
             code = ErrorCode.internal_error
         log.error("task %s failed for document %s: %r", self.name, args[:1], exc)
         try:
+            if self.step == Step.NOTIFY:  # a notification fault never fails the document
+                _notify_step_failed(args[0], code, f"{type(exc).__name__}: {exc}")
+                return
             fail_document(args[0], self.step, code, f"{type(exc).__name__}: {exc}")
             if self.step != Step.NOTIFY:
                 notify.apply_async((args[0],))
@@ -114,6 +119,8 @@ def run_step(
     work: Callable[[Runtime, Document, Path], StepOutcome],
 ) -> str:
     runtime = get_runtime()
+    if step == Step.NORMALIZE and stop_if_duplicate(document_id):
+        raise Ignore  # the company already sent these bytes: kept and linked, not processed
     with transaction(runtime.sessions) as session:
         document = session.get(Document, document_id)
         if document is None:
@@ -165,6 +172,20 @@ def fail_document(document_id: str, step: Step, code: ErrorCode, detail: str) ->
             mark_queued(session, document, Step.NOTIFY)
 
 
+def _notify_step_failed(document_id: str, code: ErrorCode, detail: str) -> None:
+    """Record the notify step as failed in the history; the document keeps its status."""
+    with transaction(get_runtime().sessions) as session:
+        document = session.get(Document, document_id)
+        if document is not None:
+            mark_finished(
+                session,
+                history_row(session, document, Step.NOTIFY),
+                StepStatus.FAILED,
+                message=detail[:2000],
+                error_code=code.value,
+            )
+
+
 def _divert_to_notify(document_id: str, step: Step, code: ErrorCode, detail: str) -> None:
     fail_document(document_id, step, code, detail)
     notify.apply_async((document_id,))
@@ -173,21 +194,24 @@ def _divert_to_notify(document_id: str, step: Step, code: ErrorCode, detail: str
 
 @_document_task(Step.NORMALIZE)
 def normalize(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
-    """Detect the real type, repair or wrap the upload into one clean PDF."""
+    """Detect the real type, repair or wrap the upload into one clean PDF.
+
+    Reads the decrypted copy when the uploader gave a password on retry, else the original.
+    """
     settings = runtime.settings
     source = scratch / "original"
-    runtime.store.get_file(document.original_key, source)
+    decrypted = document_key(document, ObjectRole.DECRYPTED, "decrypted.pdf")
+    runtime.store.get_file(
+        decrypted if runtime.store.exists(decrypted) else document.original_key, source
+    )
+    if is_xml_upload(source):  # Facturae e-invoice: its fields come from the XML (classify)
+        xml = normalize_xml(runtime, document, source, scratch)
+        return StepOutcome(message=xml.message, changes=xml.changes)
     normalized_pdf = scratch / "normalized.pdf"
     result = normalize_upload(
         source, normalized_pdf, max_pages=settings.max_pages, max_pixels=settings.max_image_pixels
     )
-    key = object_key(
-        document.company_id,
-        document.fiscal_year,
-        document.id,
-        ObjectRole.NORMALIZED,
-        "normalized.pdf",
-    )
+    key = document_key(document, ObjectRole.NORMALIZED, "normalized.pdf")
     runtime.store.put_file(key, normalized_pdf, content_type="application/pdf")
     needs_ocr = list(result.pages_needing_ocr)
     return StepOutcome(
@@ -198,21 +222,61 @@ def normalize(runtime: Runtime, document: Document, scratch: Path) -> StepOutcom
             "normalized_key": key,
             "text": result.text,
             "ocr_pages": needs_ocr,
+            # Cleared here (not by OCR): a fanned-out OCR claims its join by setting it.
+            "archive_key": None,
+            "page_confidences": None,
+            "ocr_confidence": None,
         },
     )
 
 
+def document_key(document: Document, role: ObjectRole, file_name: str) -> str:
+    """The object key of one of ``document``'s derived files."""
+    return object_key(document.company_id, document.fiscal_year, document.id, role, file_name)
+
+
 @_document_task(Step.OCR)
 def ocr(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
-    """OCR the pages without a text layer; text-layer PDFs skip it."""
+    """OCR the pages without a text layer and store the searchable PDF; text PDFs skip it.
+
+    Above ``ocr_fanout_pages`` pages the work fans out to one task per page
+    (workers/ocr_pages.py); the last page to finish continues the chain.
+    """
     if not document.ocr_pages:
-        return StepOutcome(StepStatus.SKIPPED, "text layer on every page")
+        return StepOutcome(
+            StepStatus.SKIPPED, "text layer on every page",
+            changes={"archive_key": document.normalized_key},
+        )
+    settings = runtime.settings
+    if len(document.ocr_pages) > settings.ocr_fanout_pages:
+        from workers.ocr_pages import fan_out  # the page tasks import this module
+
+        fan_out(document)
+        raise Ignore  # the history line stays "started" until the last page joins
     pdf = scratch / "normalized.pdf"
     runtime.store.get_file(document.normalized_key or "", pdf)
-    settings = runtime.settings
     result = ocr_pdf_pages(
-        pdf, document.ocr_pages, languages=settings.ocr_languages, dpi=settings.ocr_dpi
+        pdf, document.ocr_pages, languages=settings.ocr_languages, dpi=settings.ocr_dpi,
+        timeout=settings.ocr_page_timeout, max_pixels=settings.max_image_pixels,
+        layers_dir=scratch / "layers",
     )
+    layers = {page.index: layer_path(scratch / "layers", page.index) for page in result.pages}
+    return ocr_outcome(runtime, document, pdf, result, layers, scratch)
+
+
+def ocr_outcome(
+    runtime: Runtime,
+    document: Document,
+    normalized_pdf: Path,
+    result: OcrResult,
+    layers: dict[int, Path],
+    scratch: Path,
+) -> StepOutcome:
+    """Store the searchable PDF and return the OCR step's changes (sequential or fanned out)."""
+    archive = scratch / "archive.pdf"
+    build_searchable_pdf(normalized_pdf, layers, archive)
+    archive_key = document_key(document, ObjectRole.ARCHIVE, "archive.pdf")
+    runtime.store.put_file(archive_key, archive, content_type="application/pdf")
     layer = NormalizedDocument(
         detected_type=FileType(document.detected_type or FileType.PDF),
         pages=document.pages or len(result.pages),
@@ -222,25 +286,21 @@ def ocr(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
     return StepOutcome(
         message=f"{len(result.pages)} page(s) OCRed"
         + (f", mean confidence {confidence:.0f}" if confidence is not None else ""),
-        changes={"text": merge_text(layer, result), "ocr_confidence": confidence},
+        changes={
+            "text": merge_text(layer, result),
+            "ocr_confidence": confidence,
+            "page_confidences": {str(page.index): page.confidence for page in result.pages},
+            "archive_key": archive_key,
+        },
     )
 
 
 @_document_task(Step.CLASSIFY)
 def classify(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
-    """Suggest a category and pull the first fields; the uploader's folder is kept."""
-    text = document.text or ""
-    with runtime.sessions() as session:
-        company_nif = session.get_one(Company, document.company_id).nif
-    suggestion = suggest_category(text, company_nif=company_nif, nifs_found=find_tax_ids(text))
-    return StepOutcome(
-        message=f"suggested {suggestion.category} ({suggestion.confidence:.2f})",
-        changes={
-            "predicted_category": str(suggestion.category),
-            "category_confidence": suggestion.confidence,
-            "fields": extract_basic_fields(text),
-        },
-    )
+    """Suggest a category, extract the fields (QR, XML, text), flag for review; the
+    uploader's folder is kept (workers/extraction.py)."""
+    result = classify_and_extract(runtime, document, scratch)
+    return StepOutcome(message=result.message, changes=result.changes)
 
 
 @_document_task(Step.INDEX)
@@ -257,30 +317,9 @@ def index(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
 
 @_document_task(Step.NOTIFY)
 def notify(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
-    """Tell the uploader the document is processed or failed (once per run)."""
-
-    def save(session: Session, saved: Document) -> None:
-        if saved.uploaded_by is None:
-            return
-        failed = saved.status == DocumentStatus.FAILED
-        text = document_notification(
-            status="failed" if failed else "processed",
-            display_name=saved.display_name,
-            category=saved.category or saved.predicted_category,
-            error_code=saved.error_code,
-        )
-        add_notification_once(
-            session,
-            user_id=saved.uploaded_by,
-            company_id=saved.company_id,
-            document_id=saved.id,
-            run=saved.run,
-            kind="document_failed" if failed else "document_processed",
-            title=text.title,
-            body=text.body,
-        )
-
-    return StepOutcome(message="uploader notified", save=save)
+    """Tell people the outcome (once per run); e-mails and webhooks go out as their own tasks."""
+    planned = notify_document(document.id)
+    return StepOutcome(message=f"notifications planned; {planned} e-mail/webhook deliveries")
 
 
 def document_chain(document_id: str) -> chain:

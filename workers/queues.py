@@ -28,6 +28,18 @@ TASK_QUEUES: Final[dict[str, str]] = {
     "papeleo.documents.classify": "classify",
     "papeleo.documents.index": "index",
     "papeleo.documents.notify": "notify",
+    "papeleo.corrections.retrain": "maintenance",
+    "papeleo.ocr.page": "ocr",
+    "papeleo.notifications.deliver_email": "notify",
+    "papeleo.notifications.deliver_webhook": "notify",
+    "papeleo.notifications.payslips_ready": "notify",
+    "papeleo.notifications.daily_digest": "notify",
+    "papeleo.notifications.sweep": "maintenance",
+    "papeleo.maintenance.reconcile_uploads": "maintenance",
+    "papeleo.maintenance.sweep_queued": "maintenance",
+    "papeleo.payslips.render_chunk": "payslips",
+    "papeleo.payslips.merge_bundle": "payslips",
+    "papeleo.payslips.month_end": "payslips",
 }
 
 

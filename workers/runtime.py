@@ -30,6 +30,7 @@ def build_store(settings: Settings) -> ObjectStore:
             settings.s3_bucket,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint,
         )
     return FilesystemStore(
         settings.objects_folder, url_base=settings.public_url, secret=settings.secret_key

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy import or_, select, tuple_
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
+from ingest.auth import can_read_documents, visible_companies
 from ingest.deps import (
     NOT_FOUND,
     RuntimeDep,
@@ -20,6 +22,7 @@ from ingest.deps import (
     readable_company,
     readable_document,
 )
+from ingest.history import HistoryQuery, history_page
 from ingest.schemas import (
     DocumentOut,
     DocumentPage,
@@ -28,11 +31,24 @@ from ingest.schemas import (
     UploadResponse,
 )
 from ingest.uploads import display_name_for, store_upload
+from storage.audit import AuditAction, DocumentAudit, audit
+from storage.duplicates import mark_duplicate
 from storage.history import mark_queued
-from storage.models import Activity, Document, DocumentStatus, Source, Step
+from storage.models import (
+    Activity,
+    Company,
+    Document,
+    DocumentStatus,
+    Role,
+    Source,
+    Step,
+    User,
+    utcnow,
+)
 from storage.objects import FilesystemStore, ObjectNotFound, content_disposition
-from storage.search import matches
+from storage.search import index_document
 from workers.documents import CATEGORIES, start_processing
+from workers.duplicates import record_duplicate
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -52,9 +68,20 @@ def upload(
     category: Annotated[str | None, Form(description="the folder chosen")] = None,
     name: Annotated[str | None, Form(max_length=200, description="rename on send")] = None,
     source: Annotated[Source, Form()] = Source.API,
+    folder: Annotated[
+        str | None,
+        Form(max_length=100, description="advisors: a folder shared with the client"),
+    ] = None,
 ) -> UploadResponse:
-    """Upload documents; each is stored, then processed in the background."""
+    """Upload documents; each is stored, then processed in the background.
+
+    A file the company already sent (same sha256) is kept as ``duplicate`` of the original
+    and not processed again. Advisors may upload into a ``folder`` shared with the client.
+    """
     company = readable_company(session, user, company_id)
+    folder = folder.strip() if folder and folder.strip() else None
+    if folder is not None and user.role != Role.ADVISOR:
+        raise HTTPException(422, "Only the advisory shares documents into folders")
     if category is not None and category not in CATEGORIES:
         raise HTTPException(422, f"Unknown category; use one of: {', '.join(CATEGORIES)}")
     if (
@@ -93,20 +120,27 @@ def upload(
             content_type=upload_file.content_type,
             original_key=stored.key,
             status=DocumentStatus.QUEUED,
+            folder=folder,
         )
         session.add(document)
         session.flush()
         mark_queued(session, document, Step.NORMALIZE)
+        if (original := mark_duplicate(session, document)) is not None:
+            record_duplicate(session, document, original)
         documents.append(document)
     session.commit()
     for document in documents:
+        if document.status == DocumentStatus.DUPLICATE:
+            continue
         try:
             start_processing(document.id)
         except Exception:  # the broker is down: the row is committed, the sweeper re-publishes
             log.exception("could not publish document %s", document.id)
     return UploadResponse(
         documents=[
-            UploadedDocument(id=d.id, status=d.status, display_name=d.display_name)
+            UploadedDocument(
+                id=d.id, status=d.status, display_name=d.display_name, duplicate_of=d.duplicate_of
+            )
             for d in documents
         ]
     )
@@ -117,41 +151,40 @@ def list_documents(
     company_id: int,
     user: UserDep,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
-    fiscal_year: int | None = None,
-    activity_id: int | None = None,
-    category: str | None = None,
-    status_: Annotated[str | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    filters: Annotated[HistoryQuery, Query()],
 ) -> DocumentPage:
-    """The company's document history, newest first; ``q`` searches the full text."""
+    """The company's document history; ``q`` searches the full text (ranked, with snippets)."""
     company = readable_company(session, user, company_id)
-    query = select(Document).where(Document.company_id == company.id)
-    if q and q.strip():
-        query = query.where(matches(session, q.strip()))
-    if fiscal_year is not None:
-        query = query.where(Document.fiscal_year == fiscal_year)
-    if activity_id is not None:
-        query = query.where(Document.activity_id == activity_id)
-    if category is not None:
-        query = query.where(
-            or_(
-                Document.category == category,
-                Document.category.is_(None) & (Document.predicted_category == category),
-            )
-        )
-    if status_ is not None:
-        query = query.where(Document.status == status_)
-    if cursor:
-        created_at, document_id = _decode_cursor(cursor)
-        query = query.where(tuple_(Document.created_at, Document.id) < (created_at, document_id))
-    rows = session.scalars(
-        query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
-    ).all()
-    page = rows[:limit]
-    next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
-    return DocumentPage(items=[DocumentSummary.of(d) for d in page], next_cursor=next_cursor)
+    return history_page(
+        session, [company.id], filters.to_filters(user), filters.sort, filters.limit, filters.cursor
+    )
+
+
+@router.get("/v1/documents", tags=["documents"])
+def search_documents(
+    user: UserDep,
+    session: SessionDep,
+    filters: Annotated[HistoryQuery, Query()],
+    company: Annotated[list[int] | None, Query(description="narrow to these companies")] = None,
+) -> DocumentPage:
+    """Search every company the caller sees (an advisor: all the advisory's clients)."""
+    if not can_read_documents(user):
+        raise NOT_FOUND
+    visible = set(session.scalars(visible_companies(user).with_only_columns(Company.id)))
+    if company:
+        if not set(company) <= visible:
+            raise NOT_FOUND  # one foreign id is enough: existence stays hidden
+        visible = set(company)
+    if not visible:
+        return DocumentPage(items=[], next_cursor=None)
+    return history_page(
+        session,
+        sorted(visible),
+        filters.to_filters(user),
+        filters.sort,
+        filters.limit,
+        filters.cursor,
+    )
 
 
 @router.get("/v1/documents/{document_id}", tags=["documents"])
@@ -166,11 +199,15 @@ def download(
     user: UserDep,
     session: SessionDep,
     rt: RuntimeDep,
-    variant: Annotated[str, Query(pattern="^(original|normalized)$")] = "original",
+    variant: Annotated[str, Query(pattern="^(original|normalized|archive)$")] = "original",
 ) -> RedirectResponse:
-    """Redirect to a short-lived link to the original or the normalized PDF."""
+    """Redirect to a short-lived link to the original, the normalized or the searchable PDF."""
     document = readable_document(session, user, document_id)
-    key = document.original_key if variant == "original" else document.normalized_key
+    key = {
+        "original": document.original_key,
+        "normalized": document.normalized_key,
+        "archive": document.archive_key,  # searchable PDF: page images + OCR text layer
+    }[variant]
     if not key:
         raise NOT_FOUND
     name = document.display_name if variant == "original" else _pdf_name(document.display_name)
@@ -213,14 +250,216 @@ def _pdf_name(name: str) -> str:
     return f"{stem}.pdf"
 
 
-def _encode_cursor(document: Document) -> str:
-    raw = f"{document.created_at.isoformat()}|{document.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+class RenameRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="the new name shown")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, document_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created), document_id
-    except ValueError:
-        raise HTTPException(422, "Invalid cursor") from None
+class RecategorizeRequest(BaseModel):
+    category: str = Field(description="the folder the document belongs in")
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    user_id: int | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    at: datetime
+
+
+class FolderOut(BaseModel):
+    name: str
+    documents: int
+    last_at: datetime
+
+
+class TaxFormOut(BaseModel):
+    model: str | None = Field(description="AEAT model number, e.g. 303")
+    period: str | None = Field(description="e.g. 3T, 0A or 07; with fiscal_year: 2026-3T")
+    fiscal_year: int
+    document: DocumentSummary
+
+
+def _changeable(session: Session, user: User, document_id: str) -> Document:
+    document = readable_document(session, user, document_id)
+    if document.deleted_at is not None:
+        raise NOT_FOUND  # restore it first
+    return document
+
+
+@router.post("/v1/documents/{document_id}/rename", tags=["documents"])
+def rename(
+    document_id: str, body: RenameRequest, user: UserDep, session: SessionDep
+) -> DocumentOut:
+    """Change the name shown in the history (the extension is kept); audited."""
+    document = _changeable(session, user, document_id)
+    before = document.display_name
+    document.display_name = display_name_for(document.original_name, body.name, 0, 1)
+    if document.display_name != before:
+        audit(
+            session,
+            document.id,
+            user.id,
+            AuditAction.RENAME,
+            {"display_name": before},
+            {"display_name": document.display_name},
+        )
+        if document.status == DocumentStatus.INDEXED:
+            index_document(session, document)  # the name is searchable
+    session.commit()
+    return DocumentOut.of(document)
+
+
+@router.post("/v1/documents/{document_id}/recategorize", tags=["documents"])
+def recategorize(
+    document_id: str, body: RecategorizeRequest, user: UserDep, session: SessionDep
+) -> DocumentOut:
+    """Move the document to another folder (category); audited."""
+    if body.category not in CATEGORIES:
+        raise HTTPException(422, f"Unknown category; use one of: {', '.join(CATEGORIES)}")
+    document = _changeable(session, user, document_id)
+    before = document.category
+    if before != body.category:
+        document.category = body.category
+        audit(
+            session,
+            document.id,
+            user.id,
+            AuditAction.RECATEGORIZE,
+            {"category": before},
+            {"category": body.category},
+        )
+    session.commit()
+    return DocumentOut.of(document)
+
+
+@router.delete(
+    "/v1/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["documents"]
+)
+def delete_document(document_id: str, user: UserDep, session: SessionDep) -> Response:
+    """Soft delete: hidden from the client's history, kept (with its files) and audited.
+
+    Accounting documents are never destroyed through the API; an advisor can restore them.
+    """
+    document = _changeable(session, user, document_id)
+    document.deleted_at = utcnow()
+    document.deleted_by = user.id
+    after = {"deleted_at": document.deleted_at.isoformat()}
+    audit(session, document.id, user.id, AuditAction.DELETE, {"deleted_at": None}, after)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/v1/documents/{document_id}/restore", tags=["documents"])
+def restore(document_id: str, user: UserDep, session: SessionDep) -> DocumentOut:
+    """Advisors: bring a soft-deleted document back into the history; audited."""
+    if user.role != Role.ADVISOR:
+        raise NOT_FOUND
+    document = readable_document(session, user, document_id)
+    if document.deleted_at is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "The document is not deleted")
+    audit(
+        session,
+        document.id,
+        user.id,
+        AuditAction.RESTORE,
+        {"deleted_at": document.deleted_at.isoformat(), "deleted_by": document.deleted_by},
+        {"deleted_at": None},
+    )
+    document.deleted_at = None
+    document.deleted_by = None
+    session.commit()
+    return DocumentOut.of(document)
+
+
+@router.get("/v1/documents/{document_id}/audit", tags=["documents"])
+def audit_trail(document_id: str, user: UserDep, session: SessionDep) -> list[AuditEntryOut]:
+    """Who renamed, recategorized, deleted or restored the document, oldest first."""
+    document = readable_document(session, user, document_id)
+    rows = session.scalars(
+        select(DocumentAudit)
+        .where(DocumentAudit.document_id == document.id)
+        .order_by(DocumentAudit.id)
+    )
+    return [AuditEntryOut.model_validate(row) for row in rows]
+
+
+@router.get("/v1/companies/{company_id}/folders", tags=["documents"])
+def shared_folders(company_id: int, user: UserDep, session: SessionDep) -> list[FolderOut]:
+    """The folders the advisory shares with the company; list one with ``documents?folder=``."""
+    company = readable_company(session, user, company_id)
+    rows = session.execute(
+        select(Document.folder, func.count(), func.max(Document.created_at))
+        .where(
+            Document.company_id == company.id,
+            Document.folder.is_not(None),
+            Document.deleted_at.is_(None),
+        )
+        .group_by(Document.folder)
+        .order_by(Document.folder)
+    )
+    return [FolderOut(name=name, documents=count, last_at=last) for name, count, last in rows]
+
+
+@router.get("/v1/companies/{company_id}/tax-forms", tags=["documents"])
+def tax_forms(
+    company_id: int,
+    user: UserDep,
+    session: SessionDep,
+    fiscal_year: int | None = None,
+    model: Annotated[str | None, Query(max_length=3)] = None,
+) -> list[TaxFormOut]:
+    """Tax forms filed for the company (category ``modelo_aeat``), newest period first."""
+    company = readable_company(session, user, company_id)
+    query = select(Document).where(
+        Document.company_id == company.id,
+        Document.deleted_at.is_(None),
+        Document.status != DocumentStatus.DUPLICATE,
+        or_(
+            Document.category == TAX_FORM,
+            Document.category.is_(None) & (Document.predicted_category == TAX_FORM),
+        ),
+    )
+    forms = []
+    for document in session.scalars(query.order_by(Document.created_at.desc())):
+        form = tax_form_of(document)
+        if fiscal_year is not None and form.fiscal_year != fiscal_year:
+            continue
+        if model is not None and form.model != model:
+            continue
+        forms.append(form)
+    forms.sort(key=lambda f: (f.fiscal_year, _period_order(f.period)), reverse=True)
+    return forms
+
+
+TAX_FORM = "modelo_aeat"
+
+
+def tax_form_of(document: Document) -> TaxFormOut:
+    """Model and period from the extracted fields; the fiscal year from them or the upload."""
+    fields = document.fields or {}
+
+    def value(name: str) -> Any:
+        field = fields.get(name)
+        return field.get("value") if isinstance(field, dict) else field
+
+    year = str(value("fiscal_year") or "")
+    return TaxFormOut(
+        model=str(value("model")) if value("model") else None,
+        period=str(value("period")).upper() if value("period") else None,
+        fiscal_year=int(year) if year.isdigit() else document.fiscal_year,
+        document=DocumentSummary.of(document),
+    )
+
+
+def _period_order(period: str | None) -> int:
+    # 0A (annual) after 4T; months 01..12 and quarters 1T..4T in calendar order.
+    if not period:
+        return -1
+    if period.endswith("T") and period[:-1].isdigit():
+        return int(period[:-1]) * 3
+    if period == "0A":
+        return 13
+    return int(period) if period.isdigit() else -1

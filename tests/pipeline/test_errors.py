@@ -19,10 +19,11 @@ def test_every_code_has_an_actionable_sentence(code: ErrorCode, lang: str) -> No
 
 def test_spanish_and_english_differ_and_spanish_is_default() -> None:
     assert user_message(ErrorCode.needs_password) == (
-        "El PDF está protegido con contraseña; súbelo sin contraseña."
+        "El PDF está protegido con contraseña; "
+        "reinténtalo indicando la contraseña o súbelo sin ella."
     )
     assert user_message(ErrorCode.needs_password, "en") == (
-        "The PDF is password-protected; upload it without a password."
+        "The PDF is password-protected; retry it with its password or upload it without one."
     )
     assert user_message(ErrorCode.timeout, "fr") == user_message(ErrorCode.timeout, "es")
 

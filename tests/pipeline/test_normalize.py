@@ -166,9 +166,11 @@ def test_png_without_dpi_gets_at_least_150_dpi(upload, out_pdf) -> None:
     doc = normalize_upload(upload(data), out_pdf, fix_rotation=False)
     assert doc.detected_type is FileType.PNG
     width, height = page_size_in(out_pdf)
-    # < 1240 px wide, so the A4 estimate would fall under 150 dpi: the floor applies.
-    assert width == pytest.approx(image.width / 150, abs=0.02)
-    assert height == pytest.approx(image.height / 150, abs=0.02)
+    page = embedded_image(out_pdf)
+    # Cropped to the paper, < 1240 px wide: the A4 estimate falls under 150 dpi, the floor applies.
+    assert page.width < image.width
+    assert width == pytest.approx(page.width / 150, abs=0.02)
+    assert height == pytest.approx(page.height / 150, abs=0.02)
 
 
 def test_a4_scan_without_dpi_is_sized_as_a4(upload, out_pdf) -> None:
@@ -182,7 +184,8 @@ def test_declared_dpi_is_kept_when_sane(upload, out_pdf) -> None:
     ticket = make_ticket(23)
     image = ticket_image(ticket)
     normalize_upload(upload(ticket_photo_bytes(ticket, dpi=200)), out_pdf, fix_rotation=False)
-    assert page_size_in(out_pdf)[0] == pytest.approx(image.width / 200, abs=0.02)
+    assert image.width > embedded_image(out_pdf).width  # cropped to the paper, same scale
+    assert page_size_in(out_pdf)[0] == pytest.approx(embedded_image(out_pdf).width / 200, abs=0.02)
 
 
 def test_absurd_dpi_is_ignored(upload, out_pdf) -> None:

@@ -6,6 +6,7 @@ from workers.queues import QUEUE_NAMES, TASK_QUEUES
 
 
 def our_tasks() -> list[str]:
+    app.loader.import_default_modules()  # every module in the app's include list
     return sorted(name for name in app.tasks if name.startswith("papeleo."))
 
 
