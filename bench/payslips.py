@@ -29,6 +29,8 @@ from storage.payroll import Employee, MonthEndRun, MonthEndStatus, Payslip
 from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import ROOT, base_env
 from tests.payroll_data import payroll_json
+from workers.app import app as celery_app
+from workers.app import celery_config
 from workers.payslips import (
     create_month_end,
     parse_payroll,
@@ -79,6 +81,7 @@ def main() -> None:
     )
     install_settings(settings)
     reset_runtime()
+    celery_app.conf.update(celery_config(settings))  # publish to the bench's broker
     worker = None
     try:
         upgrade(database)

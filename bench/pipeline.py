@@ -177,7 +177,7 @@ async def hammer(cluster: Cluster, total: int, clients: int, body: bytes | None)
                     response = await http.get("/healthz")
                 else:
                     response = await http.post(
-                        url, files=[("files", (f"f{i}.pdf", body, "application/pdf"))]
+                        url, files=[("files", (f"f{i}.pdf", unique(body), "application/pdf"))]
                     )
                 latencies.append(time.perf_counter() - start)
                 response.raise_for_status()
@@ -200,11 +200,15 @@ def indexed_latency(cluster: Cluster, count: int, body: bytes) -> list[float]:
             start = time.perf_counter()
             response = http.post(
                 f"/v1/companies/{cluster.company}/documents",
-                files=[("files", (f"l{i}.pdf", body, "application/pdf"))],
+                files=[("files", (f"l{i}.pdf", unique(body), "application/pdf"))],
             )
             document_id = response.json()["documents"][0]["id"]
-            while http.get(f"/v1/documents/{document_id}").json()["status"] != "indexed":
+            status = "queued"
+            while status not in ("indexed", "failed", "duplicate"):
+                status = http.get(f"/v1/documents/{document_id}").json()["status"]
                 time.sleep(0.01)
+            if status != "indexed":
+                raise RuntimeError(f"document {document_id} ended {status}")
             latencies.append(time.perf_counter() - start)
     return latencies
 

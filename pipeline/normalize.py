@@ -34,6 +34,8 @@ OSD_MAX_SIDE: Final = 2000
 MIN_OSD_CONFIDENCE: Final = 0.5
 # Longest side of the copy OCRed to settle an orientation OSD could not.
 VOTE_MAX_SIDE: Final = 700
+# Weighted mean word confidence at which an orientation is surely right (wrong ones ~40).
+SURE_READ: Final = 70.0
 # Mean word confidence by which upside down must beat upright before we turn a page over.
 FLIP_MARGIN: Final = 5.0
 A4_WIDTH_IN: Final = 8.27
@@ -423,9 +425,11 @@ def _vote(probe: Image.Image) -> int:
     """The quarter turn under which tesseract reads ``probe`` most confidently."""
     small = probe.copy()
     small.thumbnail((VOTE_MAX_SIDE, VOTE_MAX_SIDE), Image.Resampling.BILINEAR)
-    scores = {
-        turn: _read_confidence(small.rotate(-turn, expand=True)) for turn in (0, 90, 180, 270)
-    }
+    scores: dict[int, float] = {}
+    for turn in (0, 180, 90, 270):
+        scores[turn] = _read_confidence(small.rotate(-turn, expand=True))
+        if scores[turn] >= SURE_READ:
+            break  # text read this well is the right way up; the others can't beat it
     best = max(scores, key=lambda turn: scores[turn])
     # Upright is the default: a page is only turned when that clearly reads better.
     return best if scores[best] > scores[0] + FLIP_MARGIN else 0

@@ -31,10 +31,10 @@ class ObjectRole(StrEnum):
     ORIGINAL = "original"
     NORMALIZED = "normalized"
     ARCHIVE = "archive"
-    DECRYPTED = "decrypted"  # an encrypted original opened with the uploader's password
-    OCR_PAGE = "ocr-pages"  # per-page OCR results of a fanned-out scan
     PAYSLIP = "payslip"
     BUNDLE = "bundle"
+    DECRYPTED = "decrypted"  # an encrypted original opened with the uploader's password
+    OCR_PAGE = "ocr-pages"  # per-page OCR results of a fanned-out scan
 
 
 def safe_file_name(name: str, *, default: str = "document") -> str:

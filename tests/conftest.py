@@ -44,14 +44,28 @@ def _admin_conninfo() -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """One migrated database per test session; each test gets a copy (fast, and migrations run
+    once instead of once per test)."""
+    name = f"papeleo_tpl_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    upgrade(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def postgres_database() -> Iterator[str]:
+def postgres_database(postgres_template: str) -> Iterator[str]:
     """A brand-new, migrated PostgreSQL database for one test; dropped afterwards."""
     name = f"papeleo_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
     try:
         yield url
     finally:
@@ -59,11 +73,19 @@ def postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "papeleo.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def sqlite_database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'papeleo.db'}"
-    upgrade(url)
-    return url
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated SQLite database file for one test (a copy of the session's template)."""
+    path = tmp_path / "papeleo.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -130,6 +130,12 @@ def _join(runtime: Runtime, document: Document, run: int, scratch: Path) -> None
                       message=outcome.message)
         mark_queued(session, saved, Step.CLASSIFY)
     chain(classify.si(document.id), index.si(document.id), notify.si(document.id)).apply_async()
+    for page in document.ocr_pages:  # the archive holds them now; a leftover costs only space
+        for suffix in ("json", "pdf"):
+            try:
+                runtime.store.delete(_page_key(document, run, page, suffix))
+            except Exception:  # best effort: a store hiccup must not undo a finished step
+                log.warning("could not delete OCR page %s of %s", page, document.id)
 
 
 def _fail(document_id: str, code: ErrorCode, detail: str) -> None:

@@ -114,6 +114,8 @@ def test_roles() -> None:
         "archive",
         "payslip",
         "bundle",
+        "decrypted",
+        "ocr-pages",
     ]
     assert f"{ObjectRole.PAYSLIP}" == "payslip"
 
