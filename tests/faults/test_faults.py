@@ -43,7 +43,7 @@ def test_sigkill_of_the_ocr_worker_mid_task_loses_nothing(cluster_factory):
     cluster = cluster_factory()
     cluster.start_worker("light", LIGHT)
     cluster.start_worker("ocr", "ocr")
-    ids = cluster.upload_scans(6, seed=100)
+    ids = cluster.upload_scans(6, pages=3, seed=100)  # ~2 s of OCR each: room to strike
     kills = 0
     deadline = time.monotonic() + 120
     while kills < 3 and time.monotonic() < deadline:
