@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
+from pipeline.spanish import MONTH_NUMBERS
+
 CENT: Final = Decimal("0.01")
 
 # Characters OCR puts where a digit was printed (inside a number only): O/o→0, l/I/|→1, S→5, B→8.
@@ -70,20 +72,7 @@ def format_amount(value: Decimal) -> str:
     return str(value.quantize(CENT))
 
 
-_MONTHS: Final = {
-    "enero": 1,
-    "febrero": 2,
-    "marzo": 3,
-    "abril": 4,
-    "mayo": 5,
-    "junio": 6,
-    "julio": 7,
-    "agosto": 8,
-    "septiembre": 9,
-    "setiembre": 9,
-    "octubre": 10,
-    "noviembre": 11,
-    "diciembre": 12,
+_MONTHS: Final = MONTH_NUMBERS | {
     "ene": 1,
     "feb": 2,
     "mar": 3,

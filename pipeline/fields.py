@@ -11,6 +11,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.es import cif, nie, nif
 
 from pipeline._text import fold
+from pipeline.spanish import MONTH_NUMBERS
 
 # Letter + 7 digits + check (CIF, NIE, K/L/M NIF) or 8 digits + letter (DNI, dots allowed),
 # with the "-", " " or "." people put between the parts, optionally behind an "ES" VAT prefix.
@@ -24,14 +25,9 @@ _TAX_ID = re.compile(
 )
 _SEPARATORS = re.compile(r"[\s.\-]")
 
-_MONTHS: Final = {
-    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
-    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-    "diciembre": 12,
-}
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?!\d)")
 _WORDED_DATE = re.compile(
-    r"(?<!\d)(\d{1,2})\s+de\s+(" + "|".join(_MONTHS) + r")\s+(?:de\s+|del\s+)?(\d{4})(?!\d)"
+    r"(?<!\d)(\d{1,2})\s+de\s+(" + "|".join(MONTH_NUMBERS) + r")\s+(?:de\s+|del\s+)?(\d{4})(?!\d)"
 )
 
 # An amount with decimal comma (or the dot OCR often reads instead) and optional thousands
@@ -108,7 +104,7 @@ def extract_basic_fields(text: str) -> dict[str, object]:
 
 def parse_date(day: str, month: str | int, year: str) -> dt.date | None:
     """A day-first Spanish date from its parts; two-digit years are 20xx."""
-    month_number = month if isinstance(month, int) else _MONTHS.get(month, 0) or int(month)
+    month_number = month if isinstance(month, int) else MONTH_NUMBERS.get(month, 0) or int(month)
     full_year = int(year) + 2000 if len(year) == 2 else int(year)
     try:
         return dt.date(full_year, month_number, int(day))

@@ -23,6 +23,7 @@ from pipeline.facturae import FacturaeDocument
 from pipeline.facturx import CrossIndustryInvoice
 from pipeline.fields import compact_tax_id, find_iban, is_valid_tax_id
 from pipeline.qr import FiscalQr
+from pipeline.spanish import MONTH_NUMBERS, MONTHS
 from pipeline.vat import SURCHARGE_RATES, VatLine, check_vat, percent_of, rate_text
 
 
@@ -428,20 +429,6 @@ def extract_document_fields(
     return {name: value.as_json() for name, value in fields.items()}
 
 
-_MONTH_NAMES: Final = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 
 
 def _payslip_fields(
@@ -461,12 +448,11 @@ def _payslip_fields(
                 put("period", f"{first:%Y-%m}", 0.85)
                 break
             month = re.search(
-                r"(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
-                r"octubre|noviembre|diciembre)\D{0,5}(\d{4})",
+                r"(" + "|".join(MONTHS) + r")\D{0,5}(\d{4})",
                 line,
             )
             if month:
-                put("period", f"{month.group(2)}-{_MONTH_NAMES.index(month.group(1)) + 1:02d}", 0.8)
+                put("period", f"{month.group(2)}-{MONTH_NUMBERS[month.group(1)]:02d}", 0.8)
                 break
     found: dict[str, Decimal] = {}
     for name, label in (("gross", r"total devengado"), ("net", r"liquido (total )?a percibir")):

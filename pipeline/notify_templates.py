@@ -14,6 +14,7 @@ from typing import Final
 
 from pipeline.errors import ErrorCode, user_message
 from pipeline.messages import NotificationText, category_label, document_notification
+from pipeline.spanish import MONTHS, long_date
 
 
 class NotifyEvent(StrEnum):
@@ -70,10 +71,6 @@ class Digest:
         return not any(c.received or c.failed or c.needs_review for c in self.companies)
 
 
-MONTHS_ES: Final = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio",
-    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-)  # fmt: skip
 _SIGNATURE: Final = "— Papeleo, el archivo de documentos de tu asesoría"
 _MAX_FAILURES_LISTED: Final = 50
 
@@ -83,16 +80,11 @@ def _one_line(value: str | None, fallback: str) -> str:
     return " ".join((value or "").split()) or fallback
 
 
-def spanish_date(day: date) -> str:
-    """``date(2026, 3, 5)`` → ``"5 de marzo de 2026"``."""
-    return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
-
-
 def spanish_period(period: str) -> str:
     """A payroll period ``"2026-03"`` → ``"marzo de 2026"``; anything else is shown as is."""
     year, _, month = period.partition("-")
     if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
-        return f"{MONTHS_ES[int(month) - 1]} de {year}"
+        return f"{MONTHS[int(month) - 1]} de {year}"
     return period
 
 
@@ -230,7 +222,7 @@ def payslips_ready_email(
 
 def digest_email(digest: Digest, *, link: str | None = None) -> EmailContent:
     """The advisors' daily digest: per company received/processed/failed/review, then failures."""
-    day = spanish_date(digest.day)
+    day = long_date(digest.day)
     greeting = f"Hola, {_one_line(digest.advisor_name, 'equipo')}:"
     total = sum(c.received for c in digest.companies)
     failed = sum(c.failed for c in digest.companies)

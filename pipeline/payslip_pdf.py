@@ -28,21 +28,8 @@ from pipeline.payroll import (
     PayslipFigures,
     figures_to_json,
 )
+from pipeline.spanish import MONTHS, long_date
 
-MONTHS: Final = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 FOOT_TITLE: Final = (
     "DETERMINACIÓN DE LAS BASES DE COTIZACIÓN A LA SEGURIDAD SOCIAL Y CONCEPTOS DE RECAUDACIÓN",
     "CONJUNTA Y DE LA BASE SUJETA A RETENCIÓN DEL IRPF Y APORTACIÓN DE LA EMPRESA",
@@ -89,9 +76,6 @@ def percent(value: Decimal) -> str:
     """A rate in the Spanish format: 4.7 → ``4,70``."""
     return f"{value:.2f}".replace(".", ",")
 
-
-def long_date(day: date) -> str:
-    return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
 
 
 def payslip_hash(header: PayslipHeader, figures: PayslipFigures) -> str:

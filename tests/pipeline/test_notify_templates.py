@@ -15,8 +15,8 @@ from pipeline.notify_templates import (
     client_document_email,
     digest_email,
     document_email,
+    long_date,
     payslips_ready_email,
-    spanish_date,
     spanish_period,
 )
 
@@ -89,7 +89,7 @@ def test_periods_and_dates_in_spanish():
     assert spanish_period("2026-12") == "diciembre de 2026"
     assert spanish_period("2026-T1") == "2026-T1"
     assert spanish_period("2026-13") == "2026-13"
-    assert spanish_date(date(2026, 1, 9)) == "9 de enero de 2026"
+    assert long_date(date(2026, 1, 9)) == "9 de enero de 2026"
 
 
 def test_payslips_ready_email_never_carries_the_file_or_a_link_by_itself():
