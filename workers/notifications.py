@@ -40,7 +40,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.messages import document_notification
+from pipeline.messages import NotificationText, document_notification
 from pipeline.notify_templates import (
     Digest,
     DigestCompany,
@@ -308,8 +308,7 @@ def plan_document_notifications(
     company = session.get_one(Company, document.company_id)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
     failed = document.status == DocumentStatus.FAILED
-    # The classify step sets needs_review (another issue); until the column exists it is False.
-    needs_review = bool(getattr(document, "needs_review", False)) and not failed
+    needs_review = document.needs_review and not failed
     category = document.category or document.predicted_category
     run_key = f"doc:{document.id}:run:{document.run}"
     doc_link = _link(settings, f"documents/{document.id}")
@@ -366,6 +365,21 @@ def plan_document_notifications(
     )
 
     advisors = _advisors(session, company.advisory_id)
+
+    def tell_advisors(
+        event: NotifyEvent, key: str, text: NotificationText, email: EmailContent
+    ) -> list[Planned]:
+        """Every advisor of the advisory (in-app and e-mail), then the webhooks, under ``key``."""
+        rows: list[Planned] = []
+        for advisor in advisors:
+            rows += _tell_user(
+                session, settings, user=advisor, event=event, key=f"{key}:user:{advisor.id}",
+                title=text.title, body=text.body, email=email, **common,
+            )
+        return rows + _tell_webhooks(
+            session, advisory_id=company.advisory_id, company_id=company.id, event=event,
+            key=key, data=data, document_id=document.id,
+        )
     if needs_review:
         event = NotifyEvent.document_needs_review
         text = document_notification(
@@ -378,27 +392,7 @@ def plan_document_notifications(
             category=category,
             link=doc_link,
         )
-        for advisor in advisors:
-            planned += _tell_user(
-                session,
-                settings,
-                user=advisor,
-                event=event,
-                key=f"{event}:{run_key}:user:{advisor.id}",
-                title=text.title,
-                body=text.body,
-                email=email,
-                **common,
-            )
-        planned += _tell_webhooks(
-            session,
-            advisory_id=company.advisory_id,
-            company_id=company.id,
-            event=event,
-            key=f"{event}:{run_key}",
-            data=data,
-            document_id=document.id,
-        )
+        planned += tell_advisors(event, f"{event}:{run_key}", text, email)
 
     if uploader is not None and uploader.role == Role.CLIENT:
         # Once per document, not per run: a retry is not a new document for the advisor.
@@ -417,27 +411,7 @@ def plan_document_notifications(
             category=category,
             link=doc_link,
         )
-        for advisor in advisors:
-            planned += _tell_user(
-                session,
-                settings,
-                user=advisor,
-                event=event,
-                key=f"{event}:doc:{document.id}:user:{advisor.id}",
-                title=text.title,
-                body=text.body,
-                email=email,
-                **common,
-            )
-        planned += _tell_webhooks(
-            session,
-            advisory_id=company.advisory_id,
-            company_id=company.id,
-            event=event,
-            key=f"{event}:doc:{document.id}",
-            data=data,
-            document_id=document.id,
-        )
+        planned += tell_advisors(event, f"{event}:doc:{document.id}", text, email)
     return planned
 
 
