@@ -54,15 +54,21 @@ def unique(pdf: bytes) -> bytes:
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (uvicorn's worker processes), in MB."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+            total += int(line.split()[1]) / 1024
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += rss_mb(int(child))
+    return total
 
 
 class Cluster:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, api_workers: int = 1) -> None:
         self.workdir = workdir
+        self.api_workers = api_workers
         self.database = f"papeleo_bench_{uuid.uuid4().hex[:8]}"
         self.vhost = f"papeleo-bench-{uuid.uuid4().hex[:8]}"
         self.port = free_port()
@@ -125,7 +131,15 @@ class Cluster:
             "--company-name",
             "Bench SL",
         )
-        self.api = self.start("api", "--host", "127.0.0.1", "--port", str(self.port))
+        self.api = self.start(
+            "api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.api_workers),
+        )
         self.start("worker", "--concurrency", "1", "--loglevel", "WARNING")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -264,11 +278,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--latency-docs", type=int, default=30)
     parser.add_argument("--big-mb", type=int, default=200)
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn processes")
     args = parser.parse_args()
     if shutil.which("rabbitmqctl") is None:
         sys.exit("rabbitmqctl is needed (the benchmark uses its own RabbitMQ vhost)")
     pdf = invoice_pdf_bytes(make_invoice(1))
-    with tempfile.TemporaryDirectory(prefix="papeleo-bench-") as tmp, Cluster(Path(tmp)) as c:
+    with (
+        tempfile.TemporaryDirectory(prefix="papeleo-bench-") as tmp,
+        Cluster(Path(tmp), args.api_workers) as c,
+    ):
         indexed_latency(c, 3, pdf)  # warm the worker
         latencies = indexed_latency(c, args.latency_docs, pdf)
         base_rate, _base_p50, base_p99 = throughput(c, args.uploads, args.clients, None)

@@ -221,3 +221,91 @@ def _wait_port(port: int, timeout: float = 15) -> None:
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listens on {port}")
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def test_an_smtp_outage_delays_e_mail_but_loses_and_repeats_nothing(cluster_factory):
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import text
+
+    smtp_port = _free_port()  # nothing listens there yet: the mail server is down
+    cluster = cluster_factory(
+        smtp_host="127.0.0.1",
+        smtp_port=str(smtp_port),
+        smtp_starttls="false",
+        smtp_timeout_seconds="2",
+        notify_retry_backoff_seconds="1",
+        notify_retry_backoff_max_seconds="2",
+        notify_max_attempts="30",
+    )
+    cluster.stack.papeleo(
+        "create-user",
+        "--advisory-code",
+        "6",
+        "--username",
+        "ana",
+        "--password",
+        "pw-ana-123",
+        "--role",
+        "client",
+        "--email",
+        "ana@example.es",
+        "--company-nif",
+        "B86561412",
+    )
+    cluster.start_worker("all", LIGHT + ",ocr", concurrency=2)
+    ids = []
+    for i in range(3):  # failed documents are e-mailed to their uploader by default
+        response = cluster.http.post(
+            f"/v1/companies/{cluster.company}/documents",
+            files=[
+                ("files", (f"roto-{i}.pdf", b"%PDF-1.7\n" + os.urandom(600), "application/pdf"))
+            ],
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["documents"][0]["id"])
+    statuses = cluster.wait_terminal(ids, timeout=120)
+    assert set(statuses.values()) == {"failed"}, statuses  # the documents complete regardless
+
+    def email_rows() -> list[tuple[str, int]]:
+        with cluster.engine.connect() as connection:
+            return connection.execute(
+                text(
+                    "SELECT status, attempts FROM notification_deliveries"
+                    " WHERE channel = 'email' AND document_id = ANY(:ids)"
+                ),
+                {"ids": ids},
+            ).all()
+
+    deadline = time.monotonic() + 60
+    while not any(attempts >= 2 for _, attempts in email_rows()):
+        assert time.monotonic() < deadline, f"e-mail never retried: {email_rows()}"
+        time.sleep(0.5)
+    assert len(email_rows()) == 3
+    assert not any(status == "sent" for status, _ in email_rows())
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()  # the mail server comes back
+    try:
+        deadline = time.monotonic() + 90
+        while {status for status, _ in email_rows()} != {"sent"}:
+            assert time.monotonic() < deadline, f"e-mail not delivered: {email_rows()}"
+            time.sleep(0.5)
+        time.sleep(3)  # anything sent twice would arrive now
+        _, _, lost, duplicated = cluster.report("smtp down, then up", ids, statuses)
+        print(f"[fault] smtp: {len(mailbox.messages)} e-mails received for {len(ids)} documents")
+        assert (lost, duplicated) == (0, 0)
+        assert len(mailbox.messages) == 3
+    finally:
+        controller.stop()
