@@ -50,6 +50,10 @@ class Stack:
         self.processes.append(process)
         return process
 
+    def start_api(self) -> subprocess.Popen:
+        port = self.base_url.rsplit(":", 1)[1]
+        return self.start("api", "api", "--host", "127.0.0.1", "--port", port)
+
     def wait_until_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -98,7 +102,11 @@ def base_env(**papeleo: str) -> dict[str, str]:
     return env
 
 
-def _server_stack(name: str, tmp: Path, database: str, broker: str, s3: str) -> Stack:
+def server_stack(
+    name: str, tmp: Path, database: str, broker: str, s3: str, **settings: str
+) -> Stack:
+    """A production-shaped stack (PostgreSQL, a broker, S3 in a bucket of its own) that has
+    started nothing yet; ``settings`` are extra PAPELEO_* values."""
     from storage.objects import MinioStore
 
     bucket = f"papeleo-{uuid.uuid4().hex[:8]}"
@@ -115,9 +123,14 @@ def _server_stack(name: str, tmp: Path, database: str, broker: str, s3: str) -> 
         public_url=f"http://127.0.0.1:{port}",
         data_dir=str(tmp / "data"),
         demo="false",
+        **settings,
     )
-    stack = Stack(name, f"http://127.0.0.1:{port}", env, tmp)
-    stack.start("api", "api", "--host", "127.0.0.1", "--port", str(port))
+    return Stack(name, f"http://127.0.0.1:{port}", env, tmp)
+
+
+def _server_stack(name: str, tmp: Path, database: str, broker: str, s3: str) -> Stack:
+    stack = server_stack(name, tmp, database, broker, s3)
+    stack.start_api()
     stack.start(
         "worker", "worker", "--concurrency", "2", "--hostname", f"{name}@%h", "--loglevel", "INFO"
     )

@@ -16,9 +16,8 @@ from sqlalchemy.engine import Engine
 
 from storage.db import make_engine
 from storage.models import Document, Notification
-from storage.objects import MinioStore
 from tests.documents import make_ticket, scanned_pdf_bytes, ticket_image
-from tests.e2e.conftest import Stack, base_env, free_port
+from tests.e2e.conftest import Stack, server_stack
 
 TERMINAL = ("indexed", "failed")
 
@@ -174,25 +173,15 @@ def cluster_factory(
     clusters: list[Cluster] = []
 
     def factory(*, broker: str | None = None, s3: str | None = None, **settings: str) -> Cluster:
-        endpoint = s3 or s3_endpoint
-        bucket = f"papeleo-{uuid.uuid4().hex[:8]}"
-        MinioStore.from_endpoint(endpoint, "testing", "testing", bucket).ensure_ready()
-        port = free_port()
-        env = base_env(
-            database_url=postgres_database,
-            broker_url=broker or rabbitmq_vhost,
-            storage="minio",
-            s3_endpoint=endpoint,
-            s3_access_key="testing",
-            s3_secret_key="testing",
-            s3_bucket=bucket,
-            public_url=f"http://127.0.0.1:{port}",
-            data_dir=str(tmp_path / "data"),
-            demo="false",
+        stack = server_stack(
+            "faults",
+            tmp_path,
+            postgres_database,
+            broker or rabbitmq_vhost,
+            s3 or s3_endpoint,
             **settings,
         )
-        stack = Stack("faults", f"http://127.0.0.1:{port}", env, tmp_path)
-        stack.start("api", "api", "--host", "127.0.0.1", "--port", str(port))
+        stack.start_api()
         cluster = Cluster(stack, postgres_database, make_engine(postgres_database))
         clusters.append(cluster)
         stack.wait_until_healthy()

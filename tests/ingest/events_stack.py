@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +15,7 @@ import httpx
 from kombu import Connection, Producer
 
 from ingest.amqp_events import events_exchange, events_queue
-from storage.objects import MinioStore
-from tests.conftest import free_port
-from tests.e2e.conftest import Stack, base_env
+from tests.e2e.conftest import Stack, server_stack
 from workers.settings import Settings
 
 WEBHOOK_TOKEN = "webhook-token-for-tests"
@@ -93,24 +90,8 @@ def publish_to_exchange(amqp_url: str, payload: dict[str, Any], times: int = 1) 
 def start_bridge_stack(
     tmp: Path, database: str, amqp_url: str, s3: str, *, consumer: bool = True
 ) -> Stack:
-    bucket = f"papeleo-{uuid.uuid4().hex[:8]}"
-    MinioStore.from_endpoint(s3, "testing", "testing", bucket).ensure_ready()
-    port = free_port()
-    env = base_env(
-        database_url=database,
-        broker_url=amqp_url,
-        storage="minio",
-        s3_endpoint=s3,
-        s3_access_key="testing",
-        s3_secret_key="testing",
-        s3_bucket=bucket,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=str(tmp / "data"),
-        demo="false",
-        minio_webhook_token=WEBHOOK_TOKEN,
-    )
-    stack = Stack("bridge", f"http://127.0.0.1:{port}", env, tmp)
-    stack.start("api", "api", "--host", "127.0.0.1", "--port", str(port))
+    stack = server_stack("bridge", tmp, database, amqp_url, s3, minio_webhook_token=WEBHOOK_TOKEN)
+    stack.start_api()
     stack.start("worker", "worker", "--concurrency", "2", "--hostname", "bridge@%h")
     if consumer:
         stack.start("events", "events", "consume")
