@@ -66,11 +66,17 @@ def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, date
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user owning a valid, unexpired, unrevoked token."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    row = session.execute(
+        select(User, ApiToken.revoked_at, ApiToken.expires_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token))
+    ).first()
+    if row is None:
         return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    user, revoked_at, expires_at = row
+    if revoked_at is not None or expires_at <= utcnow() or not user.is_active:
+        return None
+    return user
 
 
 def visible_companies(user: User) -> Select[tuple[Company]]:

@@ -18,12 +18,12 @@ from ingest.accounts import ensure_account, ensure_demo
 from ingest.payroll_cli import payroll, payslips
 from ingest.schemas import DocumentOut
 from ingest.uploads import display_name_for, store_upload
-from storage.history import mark_queued
 from storage.migrate import upgrade
-from storage.models import Company, Document, Role, Source, Step
+from storage.models import Company, Document, Role, Source
 from workers.app import app as celery_app
 from workers.app import celery_config
-from workers.documents import CATEGORIES, document_chain
+from workers.documents import CATEGORIES
+from workers.intake import publish, register_document
 from workers.queues import QUEUE_NAMES
 from workers.runtime import get_runtime, reset_runtime
 from workers.settings import Settings, get_settings, install_settings
@@ -330,11 +330,9 @@ def _process_in_process(file: Path, category: str | None) -> DocumentOut:
             size=stored.size,
             original_key=stored.key,
         )
-        session.add(document)
-        session.flush()
-        mark_queued(session, document, Step.NORMALIZE)
+        registered = register_document(session, document)
         session.commit()
-    document_chain(stored.document_id).apply_async()
+    publish(registered)
     with runtime.sessions() as session:
         saved = session.scalar(select(Document).where(Document.id == stored.document_id))
         assert saved is not None

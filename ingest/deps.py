@@ -17,7 +17,8 @@ bearer = HTTPBearer(auto_error=False)
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
 
 
-def runtime() -> Runtime:
+async def runtime() -> Runtime:
+    # async: a plain lookup, not worth a hop to the thread pool on every request
     return get_runtime()
 
 

@@ -75,6 +75,23 @@ def record_published(
     row.published_at = row.published_at or at or utcnow()
 
 
+def add_published(
+    session: Session, task_id: str, name: str, *, queue: str, document_id: str | None
+) -> None:
+    """The row of a task about to be published for the first time (a new id: no lookup)."""
+    session.add(
+        TaskRun(
+            task_id=task_id,
+            name=name,
+            queue=queue,
+            document_id=document_id,
+            status=TaskStatus.PUBLISHED,
+            published_at=utcnow(),
+            retries=0,
+        )
+    )
+
+
 def record_started(
     session: Session,
     task_id: str,

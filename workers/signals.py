@@ -32,6 +32,8 @@ from workers.runtime import get_runtime
 log = logging.getLogger(__name__)
 
 PUBLISHED_AT_HEADER: Final = "papeleo_published_at"
+# Set to the task's own id when its publication row was written in the publisher's transaction.
+RECORDED_HEADER: Final = "papeleo_recorded"
 _OURS: Final = "papeleo."  # Celery's own tasks (chord_unlock…) are not recorded
 _DOCUMENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -50,7 +52,7 @@ def _document_id(session: Session, args: Any) -> str | None:
     first = args[0] if isinstance(args, list | tuple) and args else None
     if not isinstance(first, str) or not _DOCUMENT_ID.match(first):
         return None
-    return first if session.get(Document, first) is not None else None
+    return session.scalar(select(Document.id).where(Document.id == first))
 
 
 @signals.before_task_publish.connect
@@ -65,6 +67,8 @@ def _published(
         return
     now = utcnow()
     headers[PUBLISHED_AT_HEADER] = now.isoformat()  # the worker measures queue wait from it
+    if headers.get(RECORDED_HEADER) == headers["id"]:
+        return
     args = body[0] if isinstance(body, list | tuple) and body else ()
     with _recording("a publication") as session:
         record_published(

@@ -22,12 +22,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
-from storage.history import mark_queued
 from storage.keys import company_prefix
-from storage.models import Document, DocumentStatus, Step, utcnow
+from storage.models import Document, utcnow
 from storage.objects import ObjectNotFound
 from storage.uploads import ObjectEventRecord, PendingUpload, UploadState
-from workers.documents import start_processing
+from workers.intake import publish, register_document
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -102,27 +101,16 @@ def register_object(runtime: Runtime, created: ObjectCreated) -> Registration:
                 size=size,
                 content_type=upload.content_type,
                 original_key=upload.key,
-                status=DocumentStatus.QUEUED,
             )
-            session.add(document)
-            session.flush()
-            mark_queued(session, document, Step.NORMALIZE)
+            registered = register_document(session, document)
             upload.state = UploadState.REGISTERED
             upload.registered_at = utcnow()
     except sa_exc.IntegrityError:
         # A concurrent delivery created the document first (no row locks on SQLite).
         log.info("upload %s was registered concurrently", upload_id)
         return Registration(Outcome.DUPLICATE, created.key, upload_id)
-    publish(upload_id)
+    publish(registered)
     return Registration(Outcome.REGISTERED, created.key, upload_id)
-
-
-def publish(document_id: str) -> None:
-    """Publish the chain of a committed document; a broker outage is left to the sweeper."""
-    try:
-        start_processing(document_id)
-    except Exception:  # the row is committed and `queued`: the sweeper re-publishes it
-        log.exception("could not publish document %s; the sweeper will", document_id)
 
 
 def _record_delivery(

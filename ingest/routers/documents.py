@@ -32,8 +32,6 @@ from ingest.schemas import (
 )
 from ingest.uploads import display_name_for, store_upload
 from storage.audit import AuditAction, DocumentAudit, audit
-from storage.duplicates import mark_duplicate
-from storage.history import mark_queued
 from storage.models import (
     Activity,
     Company,
@@ -41,14 +39,13 @@ from storage.models import (
     DocumentStatus,
     Role,
     Source,
-    Step,
     User,
     utcnow,
 )
 from storage.objects import FilesystemStore, ObjectNotFound, content_disposition
 from storage.search import index_document
-from workers.documents import CATEGORIES, start_processing
-from workers.duplicates import record_duplicate
+from workers.documents import CATEGORIES
+from workers.intake import Registered, publish, register_document
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -93,7 +90,8 @@ def upload(
     ):
         raise HTTPException(422, "Unknown activity for this company")
     year = fiscal_year or datetime.now(UTC).year
-    documents: list[Document] = []
+    registered: list[Registered] = []
+    uploaded: list[UploadedDocument] = []
     for index, upload_file in enumerate(files):
         original_name = upload_file.filename or "documento"
         stored = store_upload(
@@ -105,6 +103,7 @@ def upload(
             content_type=upload_file.content_type,
             length=upload_file.size if upload_file.size is not None else -1,
         )
+        display_name = display_name_for(original_name, name, index, len(files))
         document = Document(
             id=stored.document_id,
             company_id=company.id,
@@ -114,36 +113,27 @@ def upload(
             source=source,
             category=category,
             original_name=original_name[:255],
-            display_name=display_name_for(original_name, name, index, len(files)),
+            display_name=display_name,
             sha256=stored.sha256,
             size=stored.size,
             content_type=upload_file.content_type,
             original_key=stored.key,
-            status=DocumentStatus.QUEUED,
             folder=folder,
         )
-        session.add(document)
-        session.flush()
-        mark_queued(session, document, Step.NORMALIZE)
-        if (original := mark_duplicate(session, document)) is not None:
-            record_duplicate(session, document, original)
-        documents.append(document)
-    session.commit()
-    for document in documents:
-        if document.status == DocumentStatus.DUPLICATE:
-            continue
-        try:
-            start_processing(document.id)
-        except Exception:  # the broker is down: the row is committed, the sweeper re-publishes
-            log.exception("could not publish document %s", document.id)
-    return UploadResponse(
-        documents=[
+        done = register_document(session, document)
+        registered.append(done)
+        uploaded.append(
             UploadedDocument(
-                id=d.id, status=d.status, display_name=d.display_name, duplicate_of=d.duplicate_of
+                id=done.document_id,
+                status=DocumentStatus.DUPLICATE if done.duplicate_of else DocumentStatus.QUEUED,
+                display_name=display_name,
+                duplicate_of=done.duplicate_of,
             )
-            for d in documents
-        ]
-    )
+        )
+    session.commit()
+    for done in registered:
+        publish(done)
+    return UploadResponse(documents=uploaded)
 
 
 @router.get("/v1/companies/{company_id}/documents", tags=["documents"])

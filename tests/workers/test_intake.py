@@ -1,0 +1,130 @@
+"""Registering a stored upload: one transaction holds the document, its history and its task row."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ingest.accounts import ensure_account
+from ingest.uploads import store_upload
+from storage.models import Company, Document, DocumentEvent, DocumentStatus, Role
+from storage.tasks import TaskRun, TaskStatus
+from tests.documents import invoice_pdf_bytes, make_invoice
+from workers import signals
+from workers.app import app as celery_app
+from workers.app import celery_config
+from workers.intake import Registered, publish, register_document
+from workers.runtime import get_runtime, reset_runtime
+from workers.settings import Settings, install_settings
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
+    # A real (in-memory) broker, not eager mode: publishing fires the publish signal.
+    settings = Settings(data_dir=tmp_path, database_url=database_url, broker_url="memory://")
+    install_settings(settings)
+    reset_runtime()
+    celery_app.conf.update(celery_config(settings), task_always_eager=False)
+    get_runtime().store.ensure_ready()
+    try:
+        yield
+    finally:
+        install_settings(None)
+        reset_runtime()
+
+
+def upload(body: bytes, name: str) -> Registered:
+    runtime = get_runtime()
+    with runtime.sessions.begin() as session:
+        user = ensure_account(
+            session,
+            advisory_code="6",
+            username="ana",
+            password="pw-123456",
+            role=Role.CLIENT,
+            company_nifs=["B12345674"],
+        )
+        company = session.scalars(select(Company)).one()
+        stored = store_upload(
+            runtime.store,
+            io.BytesIO(body),
+            company_id=company.id,
+            fiscal_year=2026,
+            file_name=name,
+            content_type="application/pdf",
+        )
+        return register_document(
+            session,
+            Document(
+                id=stored.document_id,
+                company_id=company.id,
+                fiscal_year=2026,
+                uploaded_by=user.id,
+                original_name=name,
+                display_name=name,
+                sha256=stored.sha256,
+                size=stored.size,
+                original_key=stored.key,
+            ),
+        )
+
+
+def test_a_new_document_is_queued_with_its_first_task_recorded_before_publication(runtime):
+    registered = upload(invoice_pdf_bytes(make_invoice(3)), "factura.pdf")
+
+    assert registered.duplicate_of is None
+    assert registered.chain is not None
+    first_task = registered.chain.tasks[0].id
+    with get_runtime().sessions() as session:
+        document = session.get_one(Document, registered.document_id)
+        assert document.status == DocumentStatus.QUEUED
+        events = session.scalars(select(DocumentEvent)).all()
+        assert [(e.step, e.status) for e in events] == [("normalize", "queued")]
+        row = session.scalars(select(TaskRun)).one()
+        assert (row.task_id, row.name, row.queue, row.status, row.document_id) == (
+            first_task,
+            "papeleo.documents.normalize",
+            "normalize",
+            TaskStatus.PUBLISHED,
+            registered.document_id,
+        )
+
+
+def test_publishing_a_registered_chain_writes_no_second_task_row(runtime, monkeypatch):
+    registered = upload(invoice_pdf_bytes(make_invoice(4)), "factura.pdf")
+    recorded: list[str] = []
+    monkeypatch.setattr(
+        signals, "record_published", lambda session, task_id, *a, **k: recorded.append(task_id)
+    )
+
+    publish(registered)
+
+    assert recorded == []  # the signal saw the header and left the row alone
+    with get_runtime().sessions() as session:
+        assert len(session.scalars(select(TaskRun)).all()) == 1
+
+
+def test_the_same_bytes_again_are_a_duplicate_with_no_chain_and_no_task(runtime):
+    body = invoice_pdf_bytes(make_invoice(5))
+    original = upload(body, "factura.pdf")
+    copy = upload(body, "otra vez.pdf")
+
+    assert copy.duplicate_of == original.document_id
+    assert copy.chain is None
+    publish(copy)  # nothing to publish: no error, no row
+    with get_runtime().sessions() as session:
+        document = session.get_one(Document, copy.document_id)
+        assert (document.status, document.duplicate_of) == (
+            DocumentStatus.DUPLICATE,
+            original.document_id,
+        )
+        tasks = session.scalars(select(TaskRun.document_id)).all()
+        assert tasks == [original.document_id]
+        history = session.scalars(
+            select(DocumentEvent.status).where(DocumentEvent.document_id == copy.document_id)
+        ).all()
+        assert history == ["skipped"]
