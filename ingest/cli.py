@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import mimetypes
+import os
 import signal
 import subprocess
 import sys
@@ -64,8 +65,10 @@ def up(host: str, port: int, concurrency: int) -> None:
             f"Demo login: advisory code {demo.advisory_code}, user {demo.username}, "
             f"password {demo.password} (company {demo.company_name}, id {demo.company_id})"
         )
+    # One machine: the API answers first (nice 10 for the worker); documents queue meanwhile.
+    worker_args = ["worker", "--concurrency", str(concurrency), "--nice", "10"]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "ingest.cli", "worker", "--concurrency", str(concurrency)],
+        [sys.executable, "-m", "ingest.cli", *worker_args],
         preexec_fn=_die_with_parent,
     )
     click.echo(f"Papeleo API on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs)")
@@ -106,6 +109,13 @@ def api(host: str, port: int, workers: int) -> None:
 @click.option("--max-memory-per-child", type=int, default=None, help="KiB")
 @click.option("--hostname", default=None)
 @click.option("--loglevel", default="INFO", show_default=True)
+@click.option(
+    "--nice",
+    type=click.IntRange(0, 19),
+    default=0,
+    show_default=True,
+    help="lower CPU priority: on a machine shared with the API, uploads never wait behind OCR",
+)
 def worker(
     queues: str,
     concurrency: int,
@@ -113,11 +123,14 @@ def worker(
     max_memory_per_child: int | None,
     hostname: str | None,
     loglevel: str,
+    nice: int,
 ) -> None:
     """Run a Celery worker on the given queues."""
     unknown = set(queues.split(",")) - set(QUEUE_NAMES)
     if unknown:
         raise click.BadParameter(f"unknown queues: {', '.join(sorted(unknown))}")
+    if nice:
+        os.nice(nice)  # inherited by the pool's processes and by tesseract
     argv = ["worker", "-Q", queues, "-c", str(concurrency), "--loglevel", loglevel]
     if max_tasks_per_child:
         argv += ["--max-tasks-per-child", str(max_tasks_per_child)]

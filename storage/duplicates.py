@@ -8,15 +8,15 @@ from sqlalchemy.orm import Session
 from storage.models import Document, DocumentStatus
 
 
-def find_original(session: Session, document: Document) -> Document | None:
-    """The earliest live document of the company with the same sha256, created before this one.
+def find_original(session: Session, document: Document) -> str | None:
+    """The id of the company's earliest live document with the same sha256, created before this.
 
     "Earlier" is decided by (created_at, id), so two uploads racing each other agree on which
     one is the original. Soft-deleted documents are no originals: sending the file again after
     deleting it is a new document.
     """
     return session.scalar(
-        select(Document)
+        select(Document.id)
         .where(
             Document.company_id == document.company_id,
             Document.sha256 == document.sha256,
@@ -30,10 +30,10 @@ def find_original(session: Session, document: Document) -> Document | None:
     )
 
 
-def mark_duplicate(session: Session, document: Document) -> Document | None:
-    """Set ``document`` to ``duplicate`` of its original when it has one; the original or None."""
+def mark_duplicate(session: Session, document: Document) -> str | None:
+    """Set ``document`` to ``duplicate`` of its original when it has one; the original's id."""
     original = find_original(session, document)
     if original is not None:
         document.status = DocumentStatus.DUPLICATE
-        document.duplicate_of = original.id
+        document.duplicate_of = original
     return original

@@ -32,9 +32,9 @@ def stop_if_duplicate(document_id: str) -> bool:
         return True
 
 
-def record_duplicate(session: Session, document: Document, original: Document) -> None:
+def record_duplicate(session: Session, document: Document, original_id: str) -> None:
     """The history line saying why the document was not processed."""
     event = step_event(session, document, Step.NORMALIZE)
     mark_finished(
-        session, event, StepStatus.SKIPPED, message=f"duplicate of {original.id}"
+        session, event, StepStatus.SKIPPED, message=f"duplicate of {original_id}"
     )

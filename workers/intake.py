@@ -53,7 +53,7 @@ def register_document(session: Session, document: Document) -> Registered:
     original = mark_duplicate(session, document)
     if original is not None:
         record_duplicate(session, document, original)
-        return Registered(document.id, original.id, None)
+        return Registered(document.id, original, None)
     signature = document_chain(document.id)
     signature.freeze()  # fixes the task ids, so the first one can be recorded now
     first = signature.tasks[0]
