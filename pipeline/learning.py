@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
-
-import numpy as np
-from scipy.sparse import csr_matrix
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.neighbors import KNeighborsClassifier
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
 
 from pipeline._text import fold
 from pipeline.classify import Category, Classification
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 MODEL_VERSION: Final = 1
 N_FEATURES: Final = 2**18
@@ -30,15 +30,28 @@ MIN_SIMILARITY: Final = 0.55
 RULE_GUARD: Final = 0.8
 MAX_EXAMPLES: Final = 2000
 
-_VECTORIZER: Final = HashingVectorizer(
-    n_features=N_FEATURES,
-    alternate_sign=False,
-    norm="l2",
-    ngram_range=(1, 2),
-    preprocessor=lambda text: " ".join(fold(text).split()),
-    # Words only: amounts and dates differ from one document to the next.
-    token_pattern=r"(?u)\b[^\W\d_]{2,}\b",  # noqa: S106 - a regex, not a password
-)
+
+
+@cache
+def _vectorizer() -> HashingVectorizer:
+    # scikit-learn is imported on first use: the API imports this module and never predicts.
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        n_features=N_FEATURES,
+        alternate_sign=False,
+        norm="l2",
+        ngram_range=(1, 2),
+        preprocessor=lambda text: " ".join(fold(text).split()),
+        # Words only: amounts and dates differ from one document to the next.
+        token_pattern=r"(?u)\b[^\W\d_]{2,}\b",  # noqa: S106 - a regex, not a password
+    )
+
+
+def load_libraries() -> None:
+    """Import scikit-learn now (a worker does it once, before forking its pool)."""
+    _vectorizer()
+    import sklearn.neighbors  # noqa: F401
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +77,7 @@ def train_category_model(examples: Sequence[Example]) -> dict[str, Any]:
     ]
     rows = []
     if kept:
-        matrix = _VECTORIZER.transform([e.text for e in kept]).tocsr()
+        matrix = _vectorizer().transform([e.text for e in kept]).tocsr()
         for example, row in zip(kept, matrix, strict=True):
             rows.append(
                 {
@@ -77,6 +90,9 @@ def train_category_model(examples: Sequence[Example]) -> dict[str, Any]:
 
 
 def _matrix(model: dict[str, Any]) -> tuple[csr_matrix, list[str]]:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
     rows = model.get("examples") or []
     data, indices, pointers = [], [], [0]
     for row in rows:
@@ -96,11 +112,13 @@ def predict_learned(model: dict[str, Any] | None, text: str) -> LearnedCategory 
         return None
     if not text.strip():
         return None
+    from sklearn.neighbors import KNeighborsClassifier
+
     matrix, labels = _matrix(model)
     neighbours = min(3, len(labels))
     classifier = KNeighborsClassifier(n_neighbors=neighbours, metric="cosine", weights="distance")
     classifier.fit(matrix, labels)
-    vector = _VECTORIZER.transform([text])
+    vector = _vectorizer().transform([text])
     if vector.nnz == 0:
         return None
     distances, positions = classifier.kneighbors(vector, n_neighbors=neighbours)

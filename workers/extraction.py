@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from celery import signals
 from pdf2image import convert_from_path
 from PIL import Image
 
@@ -19,7 +20,7 @@ from pipeline.errors import DocumentError, ErrorCode
 from pipeline.extract import QR_PAGES, analyze_document
 from pipeline.facturae import facturae_pdf, facturae_summary_text, parse_facturae
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
-from pipeline.learning import Example, train_category_model
+from pipeline.learning import Example, load_libraries, train_category_model
 from storage.corrections import category_examples, load_category_model, save_category_model
 from storage.db import transaction
 from storage.keys import ObjectRole, object_key
@@ -40,6 +41,12 @@ class StepResult:
 
     message: str
     changes: dict[str, Any] = field(default_factory=dict)
+
+
+@signals.worker_init.connect
+def _load_libraries(**_: Any) -> None:
+    # Once in the worker's main process: its forked pool processes share the loaded modules.
+    load_libraries()
 
 
 def is_xml_upload(source: Path) -> bool:
