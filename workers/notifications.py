@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -139,11 +139,13 @@ def _blocked(address: str) -> bool:
     return not ip.is_global or ip.is_multicast or ip.is_loopback or ip.is_link_local
 
 
-def check_webhook_target(url: str, *, allow_private: bool) -> None:
+def check_webhook_target(url: str, *, allow_private: bool) -> tuple[str, ...]:
     """Refuse URLs that are not http(s) or whose host resolves to any non-public address.
 
     Every address the host resolves to is checked (loopback, private, link-local, reserved,
     multicast, unspecified), so a name with one public and one private address is refused.
+    Returns the checked addresses (none when private targets are allowed): the caller connects
+    to one of them, so a second lookup cannot be answered differently (DNS rebinding).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -151,7 +153,7 @@ def check_webhook_target(url: str, *, allow_private: bool) -> None:
     if parts.username or parts.password:
         raise WebhookTargetRefused("the webhook URL must not carry credentials")
     if allow_private:
-        return
+        return ()
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
@@ -163,6 +165,25 @@ def check_webhook_target(url: str, *, allow_private: bool) -> None:
         raise WebhookTargetRefused(
             f"{parts.hostname} resolves to a private or reserved address ({', '.join(refused)})"
         )
+    return tuple(sorted(addresses))
+
+
+def pinned_request(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``url`` sent to ``address`` without a new lookup: (URL, Host header, httpx extensions).
+
+    The Host header and, for https, the TLS server name (which the certificate is checked
+    against) stay the original host's.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ipaddress.ip_address(address.split("%", 1)[0]).version == 6:
+        address = f"[{address}]"
+    netloc = f"{address}:{parts.port}" if parts.port else address
+    host_header = f"{host}:{parts.port}" if parts.port else host
+    if ":" in host:
+        host_header = f"[{host}]:{parts.port}" if parts.port else f"[{host}]"
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": host_header}, extensions
 
 
 def webhook_body(payload: dict[str, Any]) -> bytes:
@@ -483,7 +504,10 @@ def _send_webhook(settings: Settings, delivery: Delivery, session: Session) -> i
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery.endpoint_id else None
     if endpoint is None or not endpoint.is_active:
         raise PermanentDeliveryError("the webhook endpoint was removed or disabled")
-    check_webhook_target(endpoint.url, allow_private=settings.allow_private_webhook_targets)
+    addresses = check_webhook_target(
+        endpoint.url, allow_private=settings.allow_private_webhook_targets
+    )
+    url, extensions = endpoint.url, {}
     body = webhook_body(delivery.payload)
     timestamp = str(int(time.time()))
     headers = {
@@ -494,9 +518,12 @@ def _send_webhook(settings: Settings, delivery: Delivery, session: Session) -> i
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: webhook_signature(endpoint.secret, timestamp, body),
     }
+    if addresses:
+        url, host, extensions = pinned_request(endpoint.url, addresses[0])
+        headers |= host
     # No redirects: a public URL must not bounce the request into a private network.
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
-        response = client.post(endpoint.url, content=body, headers=headers)
+        response = client.post(url, content=body, headers=headers, extensions=extensions)
     if response.is_success:
         return response.status_code
     if response.status_code == httpx.codes.GONE:

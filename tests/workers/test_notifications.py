@@ -467,6 +467,64 @@ def test_a_private_target_is_never_called_unless_allowed(env, receiver):
     assert "private" in (delivery.last_error or "")
 
 
+def test_the_checked_address_is_the_one_called_so_a_rebinding_name_stays_out(
+    env, receiver, monkeypatch
+):
+    """The name resolves to an allowed address for the check, then to a blocked one (DNS
+    rebinding): the request still goes to the checked address, with the name as its Host."""
+    who = people()
+    install_settings(
+        get_runtime().settings.model_copy(update={"allow_private_webhook_targets": False})
+    )
+    reset_runtime()
+    port = receiver.server.server_address[1]
+    answers = iter(["127.0.0.1", "127.0.0.2"])
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.rebind.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        address = next(answers, "127.0.0.2")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    # Only 127.0.0.2 counts as private here: 127.0.0.1 stands in for a public address.
+    monkeypatch.setattr(notify, "_blocked", lambda address: address == "127.0.0.2")
+    endpoint_id = add_endpoint(receiver, who, events=["document_processed"])
+    with get_runtime().sessions.begin() as session:
+        endpoint = session.get_one(WebhookEndpoint, endpoint_id)
+        endpoint.url = f"http://hooks.rebind.test:{port}/hook"
+
+    tasks.notify.apply((document_row(who),))
+
+    (accepted,) = receiver.accepted
+    assert accepted["headers"]["Host"] == f"hooks.rebind.test:{port}"
+    assert next(answers, None) == "127.0.0.2"  # resolved once: the second answer is unused
+
+
+HOOKS = "hooks.example.com"
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "expected"),
+    [
+        (
+            "https://hooks.example.com/in?x=1",
+            "93.184.215.14",
+            ("https://93.184.215.14/in?x=1", "hooks.example.com", {"sni_hostname": HOOKS}),
+        ),
+        (
+            "http://hooks.example.com:8080/in",
+            "2606:2800::1",
+            ("http://[2606:2800::1]:8080/in", "hooks.example.com:8080", {}),
+        ),
+    ],
+)
+def test_a_pinned_request_keeps_the_host_name_for_host_and_tls(url, address, expected):
+    pinned_url, host, extensions = notify.pinned_request(url, address)
+    assert (pinned_url, host["Host"], extensions) == expected
+
+
 def test_preferences_are_respected(env):
     who = people()
     enable(who.client, "document_failed", "email", on=False)
