@@ -446,6 +446,19 @@ def publish(planned: list[Planned]) -> None:
             log.exception("could not publish delivery %s; the sweeper will", item.delivery_id)
 
 
+def plan_redelivery(delivery: Delivery) -> Planned:
+    """Give a delivery that failed for good a fresh set of attempts; publish it after commit.
+
+    The payload and its delivery id are unchanged, so a receiver that did get it once can
+    recognise the repeat; the signature gets a new timestamp.
+    """
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.claimed_at = None
+    return Planned(delivery.id, delivery.channel)
+
+
 def notify_document(document_id: str) -> int:
     """Plan and publish the notifications of ``document_id``'s current run; new rows count.
 

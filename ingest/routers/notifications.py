@@ -17,11 +17,17 @@ from storage.notifications import (
     DEFAULT_CHANNELS,
     USER_CHANNELS,
     Delivery,
+    DeliveryStatus,
     WebhookEndpoint,
     preferences_of,
     set_preference,
 )
-from workers.notifications import WebhookTargetRefused, check_webhook_target
+from workers.notifications import (
+    WebhookTargetRefused,
+    check_webhook_target,
+    plan_redelivery,
+    publish,
+)
 
 router = APIRouter()
 
@@ -288,3 +294,31 @@ def webhook_deliveries(
         .limit(limit)
     ).all()
     return [DeliveryOut.model_validate(row) for row in rows]
+
+
+@router.post(
+    "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["webhooks"],
+)
+def redeliver_webhook(
+    endpoint_id: int, delivery_id: int, user: UserDep, session: SessionDep
+) -> DeliveryOut:
+    """Send a delivery that failed for good again, with a fresh set of attempts.
+
+    409 unless it is ``failed``: a pending or retrying delivery is still being tried, and a
+    sent one arrived.
+    """
+    endpoint = _endpoint(session, user, endpoint_id)
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise NOT_FOUND
+    if delivery.status != DeliveryStatus.FAILED:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Only failed deliveries are sent again; this one is {delivery.status}",
+        )
+    planned = plan_redelivery(delivery)
+    session.commit()
+    publish([planned])
+    return DeliveryOut.model_validate(delivery)

@@ -692,6 +692,20 @@ def test_api_unread_count_mark_read_preferences_and_webhooks(env, receiver):
     assert [(d["status"], d["response_status"]) for d in log] == [("sent", 204)]
     rotated = api.post(f"/v1/webhooks/{hook['id']}/rotate-secret", headers=as_advisor).json()
     assert rotated["secret"] != hook["secret"]
+    # The receiver still checks the old secret: this delivery fails for good...
+    tasks.notify.apply((document_row(who, name="e.pdf"),))
+    failed, sent = api.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=as_advisor).json()
+    assert (failed["status"], sent["status"]) == ("failed", "sent")
+    redeliver = f"/v1/webhooks/{hook['id']}/deliveries/{{}}/redeliver"
+    assert api.post(redeliver.format(sent["id"]), headers=as_advisor).status_code == 409
+    assert api.post(redeliver.format(failed["id"]), headers=as_client).status_code == 404
+    # ...until the receiver is updated and an advisor asks for it again.
+    receiver.secrets["/api"] = rotated["secret"]
+    again = api.post(redeliver.format(failed["id"]), headers=as_advisor)
+    assert again.status_code == 202, again.text
+    assert [a["json"]["data"]["display_name"] for a in receiver.accepted] == ["d.pdf", "e.pdf"]
+    log = api.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=as_advisor).json()
+    assert [d["status"] for d in log] == ["sent", "sent"]
     paused = api.patch(
         f"/v1/webhooks/{hook['id']}", headers=as_advisor, json={"is_active": False}
     ).json()
