@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ingest.accounts import ensure_account
 from ingest.uploads import store_upload
@@ -35,43 +37,46 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
         reset_runtime()
 
 
-def new_document(body: bytes, name: str) -> str:
-    import io
-
+def stored_document(session: Session, body: bytes, name: str) -> Document:
+    """A client's stored upload of ``body`` as a Document row not yet added to ``session``."""
     runtime = get_runtime()
-    with runtime.sessions.begin() as session:
-        user = ensure_account(
-            session,
-            advisory_code="6",
-            username="ana",
-            password="pw-123456",
-            role=Role.CLIENT,
-            company_nifs=["B12345674"],
-        )
-        company = session.scalar(select(Company))
-        stored = store_upload(
-            runtime.store,
-            io.BytesIO(body),
-            company_id=company.id,
-            fiscal_year=2026,
-            file_name=name,
-            content_type=None,
-        )
-        document = Document(
-            id=stored.document_id,
-            company_id=company.id,
-            fiscal_year=2026,
-            uploaded_by=user.id,
-            original_name=name,
-            display_name=name,
-            sha256=stored.sha256,
-            size=stored.size,
-            original_key=stored.key,
-        )
+    user = ensure_account(
+        session,
+        advisory_code="6",
+        username="ana",
+        password="pw-123456",
+        role=Role.CLIENT,
+        company_nifs=["B12345674"],
+    )
+    company = session.scalars(select(Company)).one()
+    stored = store_upload(
+        runtime.store,
+        io.BytesIO(body),
+        company_id=company.id,
+        fiscal_year=2026,
+        file_name=name,
+        content_type=None,
+    )
+    return Document(
+        id=stored.document_id,
+        company_id=company.id,
+        fiscal_year=2026,
+        uploaded_by=user.id,
+        original_name=name,
+        display_name=name,
+        sha256=stored.sha256,
+        size=stored.size,
+        original_key=stored.key,
+    )
+
+
+def new_document(body: bytes, name: str) -> str:
+    with get_runtime().sessions.begin() as session:
+        document = stored_document(session, body, name)
         session.add(document)
         session.flush()
         mark_queued(session, document, Step.NORMALIZE)
-    return stored.document_id
+        return document.id
 
 
 def counts(document_id: str) -> tuple[int, int, int]:

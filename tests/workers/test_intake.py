@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from ingest.accounts import ensure_account
-from ingest.uploads import store_upload
-from storage.models import Company, Document, DocumentEvent, DocumentStatus, Role
+from storage.models import Document, DocumentEvent, DocumentStatus
 from storage.tasks import TaskRun, TaskStatus
 from tests.documents import invoice_pdf_bytes, make_invoice
+from tests.workers.test_documents import stored_document
 from workers import signals
 from workers.app import app as celery_app
 from workers.app import celery_config
@@ -38,39 +36,8 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
 
 
 def upload(body: bytes, name: str) -> Registered:
-    runtime = get_runtime()
-    with runtime.sessions.begin() as session:
-        user = ensure_account(
-            session,
-            advisory_code="6",
-            username="ana",
-            password="pw-123456",
-            role=Role.CLIENT,
-            company_nifs=["B12345674"],
-        )
-        company = session.scalars(select(Company)).one()
-        stored = store_upload(
-            runtime.store,
-            io.BytesIO(body),
-            company_id=company.id,
-            fiscal_year=2026,
-            file_name=name,
-            content_type="application/pdf",
-        )
-        return register_document(
-            session,
-            Document(
-                id=stored.document_id,
-                company_id=company.id,
-                fiscal_year=2026,
-                uploaded_by=user.id,
-                original_name=name,
-                display_name=name,
-                sha256=stored.sha256,
-                size=stored.size,
-                original_key=stored.key,
-            ),
-        )
+    with get_runtime().sessions.begin() as session:
+        return register_document(session, stored_document(session, body, name))
 
 
 def test_a_new_document_is_queued_with_its_first_task_recorded_before_publication(runtime):
