@@ -17,15 +17,27 @@ from typing import Any, Final, Literal
 
 from fastapi import HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Numeric,
+    Select,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.orm import Session, defer
 
 from ingest.schemas import DocumentPage, DocumentSummary
-from storage.models import Document, Role, User
-from storage.search import ranked_matches, snippets
+from storage.models import NO_AMOUNT, NO_DATE, Document, Role, User
+from storage.search import count_matches, ranked_matches, snippets
 
-_NO_DATE: Final = date(1, 1, 1)  # missing dates sort last (newest first) and first (oldest first)
-_NO_AMOUNT: Final = Decimal("-999999999999.99")
+# Most matches a company's relevance search ranks. Beyond it the search lists newest first:
+# ranking every match of a common word costs more than a page is worth, and ranks them alike.
+RANKED_MATCHES_LIMIT: Final = 1000
 
 
 class Sort(StrEnum):
@@ -75,19 +87,28 @@ def history_page(
     sort = sort or (Sort.RELEVANCE if q else Sort.NEWEST)
     if sort == Sort.RELEVANCE and q is None:
         raise HTTPException(422, "sort=relevance needs q")
-    query: Select[Any] = select(Document)
+    if len(company_ids) == 1 and session.get_bind().dialect.name == "postgresql":
+        # A company's page is milliseconds of work: starting parallel workers for it costs
+        # more, and on a busy server they wait for a core behind other requests.
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    position = _decode_cursor(cursor, sort) if cursor else None
+    # The text is long and no summary shows it.
+    query: Select[Any] = select(Document).options(defer(Document.text))
     rank: ColumnElement[Any] | None = None
     if q is not None:
+        sort, narrow = _search_plan(session, q, company_ids, sort, position)
         ranked = ranked_matches(
-            session, q, company_id=company_ids[0] if len(company_ids) == 1 else None
+            session, q, narrow, by_rank=narrow is not None and sort == Sort.RELEVANCE
         )
         rank = ranked.c.rank
-        query = select(Document, rank).join(ranked, ranked.c.document_id == Document.id)
+        query = query.add_columns(rank).join(ranked, ranked.c.document_id == Document.id)
+    elif position:
+        sort = position[0]
     query = query.where(*_conditions(company_ids, filters))
     key = _sort_key(sort, rank)
     descending = sort.startswith("-") or sort == Sort.RELEVANCE
-    if cursor:
-        value, last_id = _decode_cursor(cursor, sort)
+    if position:
+        _, value, last_id = position
         bound = tuple_(key, Document.id)
         query = query.where(bound < (value, last_id) if descending else bound > (value, last_id))
     order = (key.desc(), Document.id.desc()) if descending else (key.asc(), Document.id.asc())
@@ -105,6 +126,36 @@ def history_page(
         last, last_rank = page[-1][0], page[-1][1] if q else None
         next_cursor = _encode_cursor(sort, _cursor_value(sort, last, last_rank), last.id)
     return DocumentPage(items=items, next_cursor=next_cursor)
+
+
+def _search_plan(
+    session: Session,
+    q: str,
+    company_ids: list[int],
+    sort: Sort,
+    position: tuple[Sort, Any, str] | None,
+) -> tuple[Sort, int | None]:
+    """The order a search's pages follow, and the company to narrow the search table to.
+
+    A company's relevance search over more than RANKED_MATCHES_LIMIT matches lists newest
+    first; its cursor says so, and later pages keep that order.
+    """
+    if position:
+        requested, sort = sort, position[0]
+        if requested == Sort.RELEVANCE and len(company_ids) == 1:
+            # As the first page found: one with the newest-first order had many matches.
+            return sort, company_ids[0] if sort == Sort.RELEVANCE else None
+    if len(company_ids) != 1:
+        # Several companies (an advisor's search) have no common sort index to walk: all their
+        # matches are ranked or sorted.
+        return sort, None
+    if count_matches(session, q, company_ids[0], RANKED_MATCHES_LIMIT + 1) <= RANKED_MATCHES_LIMIT:
+        # The search table narrowed to the company (its GIN index) gives just its matches.
+        return sort, company_ids[0]
+    # Many: PostgreSQL rather walks the company's sort index and tests each document, a few
+    # hundred for a page; a company condition on the search table would make it misjudge the
+    # match count and sort every match instead.
+    return (Sort.NEWEST if sort == Sort.RELEVANCE else sort), None
 
 
 def _conditions(company_ids: list[int], f: DocumentFilters) -> list[ColumnElement[bool]]:
@@ -131,18 +182,24 @@ def _conditions(company_ids: list[int], f: DocumentFilters) -> list[ColumnElemen
         )
     if f.status is not None:
         where.append(Document.status == f.status)
+    # Ranges are stated on the sort keys, so one index serves the filter and the sort; the
+    # lower bound leaves out documents without the value, as a plain comparison would.
+    if f.date_from is not None or f.date_to is not None:
+        where.append(_date_key() > NO_DATE)
     if f.date_from is not None:
-        where.append(Document.document_date >= f.date_from)
+        where.append(_date_key() >= f.date_from)
     if f.date_to is not None:
-        where.append(Document.document_date <= f.date_to)
+        where.append(_date_key() <= f.date_to)
     if f.uploaded_from is not None:
         where.append(Document.created_at >= f.uploaded_from)
     if f.uploaded_to is not None:
         where.append(Document.created_at <= f.uploaded_to)
+    if f.amount_min is not None or f.amount_max is not None:
+        where.append(_amount_key() > NO_AMOUNT)
     if f.amount_min is not None:
-        where.append(Document.total_amount >= f.amount_min)
+        where.append(_amount_key() >= f.amount_min)
     if f.amount_max is not None:
-        where.append(Document.total_amount <= f.amount_max)
+        where.append(_amount_key() <= f.amount_max)
     if f.issuer_nif:
         where.append(Document.issuer_nif == normalize_nif(f.issuer_nif))
     if f.folder is not None:
@@ -159,15 +216,26 @@ def normalize_nif(value: str) -> str:
     return compact[2:] if compact.startswith("ES") and len(compact) == 11 else compact
 
 
+def _date_key() -> ColumnElement[date]:
+    """Missing dates sort last (newest first) and first (oldest first). The expression is the
+    date index's (storage.models.DATE_KEY_SQL), its constant inline so the planner matches it."""
+    return func.coalesce(Document.document_date, literal_column(f"'{NO_DATE.isoformat()}'", Date()))
+
+
+def _amount_key() -> ColumnElement[Decimal]:
+    """As ``_date_key``, for the amount (storage.models.AMOUNT_KEY_SQL)."""
+    return func.coalesce(Document.total_amount, literal_column(str(NO_AMOUNT), Numeric()))
+
+
 def _sort_key(sort: Sort, rank: ColumnElement[Any] | None) -> ColumnElement[Any]:
     if sort == Sort.RELEVANCE:
         assert rank is not None
         return rank
     name = sort.removeprefix("-")
     if name == "document_date":
-        return func.coalesce(Document.document_date, literal(_NO_DATE, Document.document_date.type))
+        return _date_key()
     if name == "total_amount":
-        return func.coalesce(Document.total_amount, literal(_NO_AMOUNT, Document.total_amount.type))
+        return _amount_key()
     if name == "display_name":
         return Document.display_name
     return Document.created_at
@@ -178,9 +246,9 @@ def _cursor_value(sort: Sort, document: Document, rank: Any) -> str:
     if sort == Sort.RELEVANCE:
         return repr(float(rank))
     if name == "document_date":
-        return (document.document_date or _NO_DATE).isoformat()
+        return (document.document_date or NO_DATE).isoformat()
     if name == "total_amount":
-        return str(document.total_amount if document.total_amount is not None else _NO_AMOUNT)
+        return str(document.total_amount if document.total_amount is not None else NO_AMOUNT)
     if name == "display_name":
         return document.display_name
     return document.created_at.isoformat()
@@ -191,11 +259,15 @@ def _encode_cursor(sort: Sort, value: str, document_id: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, str]:
+def _decode_cursor(cursor: str, sort: Sort) -> tuple[Sort, Any, str]:
+    """(the order the pages follow, the last sort value, the last id) of a page's cursor."""
     try:
-        cursor_sort, raw, document_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if cursor_sort != sort:
+        raw_sort, raw, document_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        cursor_sort = Sort(raw_sort)
+        # A relevance search over too many matches pages newest first.
+        if cursor_sort != sort and (sort, cursor_sort) != (Sort.RELEVANCE, Sort.NEWEST):
             raise ValueError("the cursor belongs to another sort")
+        sort = cursor_sort
         name = sort.removeprefix("-")
         value: Any
         if sort == Sort.RELEVANCE:
@@ -208,7 +280,7 @@ def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, str]:
             value = str(raw)
         else:
             value = datetime.fromisoformat(raw)
-        return value, str(document_id)
+        return sort, value, str(document_id)
     except (ValueError, TypeError, InvalidOperation, json.JSONDecodeError):
         raise HTTPException(422, "Invalid cursor") from None
 

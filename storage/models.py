@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -169,6 +170,15 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
 
+# The history's amount and date sort keys (ingest.history): a missing value sorts lowest. Their
+# indexes (PostgreSQL only) repeat them verbatim: the planner uses an index only for an equal
+# expression.
+NO_AMOUNT: Final = Decimal("-999999999999.99")
+NO_DATE: Final = date(1, 1, 1)
+AMOUNT_KEY_SQL: Final = f"coalesce(total_amount, {NO_AMOUNT})"
+DATE_KEY_SQL: Final = f"coalesce(document_date, '{NO_DATE.isoformat()}')"
+
+
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
@@ -176,9 +186,12 @@ class Document(Base):
         Index("ix_documents_company_sha256", "company_id", "sha256"),
         # History and search (migration 0005_history): sort and filter within one company.
         Index("ix_documents_company_created", "company_id", "created_at", "id"),
-        Index("ix_documents_company_total", "company_id", "total_amount"),
         Index("ix_documents_company_issuer", "company_id", "issuer_nif"),
         Index("ix_documents_duplicate_of", "duplicate_of"),
+        # Every history sort walks an index (migration 0008_search_indexes).
+        Index("ix_documents_company_amount", "company_id", sql_text(AMOUNT_KEY_SQL), "id"),
+        Index("ix_documents_company_date", "company_id", sql_text(DATE_KEY_SQL), "id"),
+        Index("ix_documents_company_name", "company_id", "display_name", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

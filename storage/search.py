@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Double,
     Float,
+    Integer,
     Subquery,
     bindparam,
     cast,
@@ -31,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from storage.models import Company, Document
 
-_pg_search = table("document_search", column("document_id"), column("company_id"))
-_fts = table("document_fts", column("document_id"), column("company_id"))
+_pg_search = table("document_search", column("document_id"), column("company_id", Integer))
+_fts = table("document_fts", column("document_id"), column("company_id", Integer))
 
 # Highlight markers that cannot occur in text; swapped for <mark> after HTML-escaping.
 _START, _STOP = "\x02", "\x03"
@@ -42,6 +43,9 @@ _HEADLINE_OPTIONS: Final = (
     f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=25, MinWords=8, '
     'MaxFragments=2, FragmentDelimiter=" … "'
 )
+# ts_headline parses all it is given (about 2 ms per 20 kB of text); a match only further down
+# gets the document's opening lines as its snippet, unhighlighted.
+SNIPPET_SOURCE_CHARS: Final = 2000
 
 
 def index_document(session: Session, document: Document) -> None:
@@ -84,10 +88,13 @@ def matches(session: Session, query: str) -> ColumnElement[bool]:
     return Document.id.in_(select(ranked.c.document_id).scalar_subquery())
 
 
-def ranked_matches(session: Session, query: str, company_id: int | None = None) -> Subquery:
+def ranked_matches(
+    session: Session, query: str, company_id: int | None = None, *, by_rank: bool = False
+) -> Subquery:
     """``(document_id, rank)`` of the documents matching ``query``; a higher rank is better.
 
     ``company_id`` narrows the search table itself, which lets PostgreSQL use its company index.
+    ``by_rank``: for a caller that orders by (rank, document id), both descending.
     """
     if _is_postgres(session):
         tsquery = text("websearch_to_tsquery('spanish', unaccent(:q))").bindparams(q=query)
@@ -106,7 +113,32 @@ def ranked_matches(session: Session, query: str, company_id: int | None = None) 
         ).where(text("document_fts MATCH :q").bindparams(q=fts5_query(query)))
         if company_id is not None:
             ranked = ranked.where(_fts.c.company_id == company_id)
+    if by_rank:
+        # Sorted here (OFFSET 0 keeps the subquery whole), the caller's join reads documents in
+        # rank order and stops at the page's end, not after reading every match's document.
+        rank = ranked.selected_columns.rank
+        ranked = ranked.order_by(rank.desc(), ranked.selected_columns.document_id.desc()).offset(0)
     return ranked.subquery("ranked")
+
+
+def count_matches(session: Session, query: str, company_id: int, up_to: int) -> int:
+    """How many documents of the company match ``query``, counting no further than ``up_to``."""
+    if _is_postgres(session):
+        statement = text(
+            "SELECT count(*) FROM (SELECT 1 FROM document_search"
+            " WHERE tsv @@ websearch_to_tsquery('spanish', unaccent(:q))"
+            " AND company_id = :company LIMIT :up_to) AS found"
+        )
+        q = query
+    else:
+        statement = text(
+            "SELECT count(*) FROM (SELECT 1 FROM document_fts"
+            " WHERE document_fts MATCH :q AND company_id = :company LIMIT :up_to) AS found"
+        )
+        q = fts5_query(query)
+    # Typed: an untyped small int is sent as smallint, which the GIN company column cannot use.
+    statement = statement.bindparams(bindparam("company", type_=Integer))
+    return int(session.scalar(statement, {"q": q, "company": company_id, "up_to": up_to}) or 0)
 
 
 def snippets(session: Session, query: str, document_ids: Iterable[str]) -> dict[str, str]:
@@ -117,11 +149,14 @@ def snippets(session: Session, query: str, document_ids: Iterable[str]) -> dict[
     if _is_postgres(session):
         statement = text(
             "SELECT d.id, ts_headline('papeleo_es',"
-            " coalesce(d.display_name, '') || E'\\n' || coalesce(d.text, ''),"
+            " coalesce(d.display_name, '') || E'\\n' || substr(coalesce(d.text, ''), 1, :chars),"
             " websearch_to_tsquery('spanish', unaccent(:q)), :options)"
             " FROM documents d WHERE d.id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
-        rows = session.execute(statement, {"q": query, "options": _HEADLINE_OPTIONS, "ids": ids})
+        rows = session.execute(
+            statement,
+            {"q": query, "options": _HEADLINE_OPTIONS, "ids": ids, "chars": SNIPPET_SOURCE_CHARS},
+        )
     else:
         statement = text(
             "SELECT document_id, snippet(document_fts, 2, :start, :stop, ' … ', 16)"

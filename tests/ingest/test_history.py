@@ -75,6 +75,11 @@ def test_filters_on_category_amount_date_issuer_and_status(portal: Portal):
     assert set(names(history(p, "ana", "ana", date_from="2026-02-01", date_to="2026-02-05"))) == {
         "repsol.pdf", "alquiler.pdf"
     }
+    # One bound alone still leaves out the documents without the value.
+    assert set(names(history(p, "ana", "ana", amount_max="100"))) == {
+        "repsol.pdf", "telefonica.pdf"
+    }
+    assert set(names(history(p, "ana", "ana", date_to="2026-01-31"))) == {"venta.pdf"}
     assert names(history(p, "ana", "ana", issuer_nif="es-a28047223")) == ["repsol.pdf"]
     assert names(history(p, "ana", "ana", status="failed")) == []
     assert len(names(history(p, "ana", "ana", fiscal_year=2026))) == 5
@@ -122,6 +127,42 @@ def test_full_text_is_ranked_highlighted_and_paged(portal: Portal):
     assert "<b>" not in hit[0]["snippet"]  # document text never becomes markup
     newest = history(p, "ana", "ana", q="factura", sort="-created_at")
     assert names(newest)[0] == "doc4.pdf"
+
+
+def test_a_search_with_too_many_matches_pages_newest_first(portal: Portal, monkeypatch):
+    import ingest.history
+
+    p = portal
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 3)
+    # The oldest document says "factura" most often: it would rank first.
+    for index in range(5):
+        p.add_document(
+            "ana", f"doc{index}.pdf", "factura " * (5 - index) + "de compra",
+            created_at=T0 + timedelta(minutes=index),
+        )
+    p.add_document("luis", "l1.pdf", "factura factura", created_at=T0)
+    p.add_document("luis", "l2.pdf", "factura", created_at=T0 + timedelta(minutes=1))
+    newest = [f"doc{i}.pdf" for i in (4, 3, 2, 1, 0)]
+    page = history(p, "ana", "ana", q="factura", limit=2)
+    assert names(page) == newest[:2]
+    assert all(item["rank"] > 0 and "<mark>" in item["snippet"] for item in page["items"])
+    assert walk(p, "ana", "ana", q="factura", limit=2) == newest  # each once, in one order
+    # Its cursor carries the order: it stays newest first even if matches drop below the limit.
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 100)
+    rest = history(p, "ana", "ana", q="factura", limit=2, cursor=page["next_cursor"])
+    assert names(rest) == newest[2:4]
+    assert names(history(p, "ana", "ana", q="factura", limit=2)) == ["doc0.pdf", "doc1.pdf"]
+    # Few matches are ranked; another sort's cursor is refused.
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 3)
+    assert names(history(p, "luis", "luis", q="factura")) == ["l1.pdf", "l2.pdf"]
+    foreign = history(p, "ana", "ana", sort="display_name", limit=2)["next_cursor"]
+    refused = p.get(
+        "ana", f"/v1/companies/{p.companies['ana']}/documents",
+        params={"q": "factura", "cursor": foreign},
+    )
+    assert refused.status_code == 422
+    # Other sorts are the same with many matches or few.
+    assert walk(p, "ana", "ana", q="factura", sort="display_name", limit=2) == sorted(newest)
 
 
 def test_advisors_search_across_their_clients_only(portal: Portal):

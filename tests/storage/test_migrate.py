@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, text
 
 from storage.db import make_engine
 from storage.migrate import downgrade, upgrade
@@ -37,3 +38,23 @@ def test_migration_matches_the_models(database_url: str):
         and not (d[0] == "remove_table" and d[1].name.startswith("document_fts_"))
     ]
     assert not unexpected, unexpected
+
+
+def test_postgres_full_text_index_includes_the_company(postgres_database: str):
+    """Where btree_gin exists, one GIN index on (company, words) replaces the words-only one."""
+    engine = make_engine(postgres_database)
+    with engine.connect() as connection:
+        available = connection.scalar(
+            text("SELECT 1 FROM pg_available_extensions WHERE name = 'btree_gin'")
+        )
+        options = connection.scalar(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'ix_document_search_company_tsv'")
+        )
+    indexes = {i["name"] for i in inspect(engine).get_indexes("document_search")}
+    engine.dispose()
+    if not available:
+        assert "ix_document_search_tsv" in indexes
+        pytest.skip("btree_gin is not installed on this server: the fallback index is used")
+    assert "ix_document_search_company_tsv" in indexes
+    assert "ix_document_search_tsv" not in indexes
+    assert options == ["fastupdate=off"]  # searches never read a pending list

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine, make_session_factory
 from storage.models import Advisory, Company, Document
-from storage.search import fts5_query, index_document, matches
+from storage.search import count_matches, fts5_query, index_document, matches
 
 
 @pytest.fixture
@@ -84,3 +84,23 @@ def test_reindexing_replaces_the_old_text(session: Session):
 def test_fts5_query_neutralises_syntax():
     assert fts5_query('factura OR "x" NEAR(') == '"factura" "OR" """x""" "NEAR("'
     assert fts5_query("   ") == '""'
+
+
+def test_count_matches_counts_a_company_s_matches_up_to_a_limit(session: Session):
+    advisory = Advisory(code="6", name="A")
+    session.add(advisory)
+    session.flush()
+    mine = Company(advisory_id=advisory.id, nif="B12345674", name="Mine")
+    theirs = Company(advisory_id=advisory.id, nif="B86561412", name="Theirs")
+    session.add_all([mine, theirs])
+    session.flush()
+    for index in range(4):
+        add(session, mine, f"f{index}.pdf", "Factura de compra")
+    add(session, mine, "n.pdf", "Nómina de marzo")
+    add(session, theirs, "t.pdf", "Factura ajena")
+    session.commit()
+
+    assert count_matches(session, "factura", mine.id, 10) == 4
+    assert count_matches(session, "factura", mine.id, 3) == 3
+    assert count_matches(session, "factura", theirs.id, 10) == 1
+    assert count_matches(session, "nomina", theirs.id, 10) == 0
