@@ -2,21 +2,24 @@
 
 Keys are built by `storage.keys.object_key`; both stores also refuse keys that could escape a
 folder (absolute, `..` or dot-leading segments, backslashes, NUL), so they behave alike.
-Everything is streamed: no method reads a whole object into memory.
+Everything is streamed: no method reads a whole object into memory (`put_many` takes small
+objects that are already in memory).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import hmac
+import io
 import json
 import os
 import stat as stat_mode
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,6 +104,12 @@ class ObjectStore(Protocol):
         """Store `stream` (read in chunks; `length=-1` when unknown) at `key`."""
         ...
 
+    def put_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> None:
+        """Store small in-memory objects (key, bytes); every one is durable on return."""
+        ...
+
     def put_file(
         self, key: str, path: Path, *, content_type: str = DEFAULT_CONTENT_TYPE
     ) -> ObjectInfo:
@@ -181,6 +190,49 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2) from the C library, or None where there is none."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return cast("Callable[[int], int]", function)
+
+
+_SYNCFS: Final = _load_syncfs()
+
+
+def _sync_filesystems(syncfs: Callable[[int], int], folders: Iterable[Path]) -> None:
+    """One syncfs per filesystem holding ``folders``.
+
+    Every file written, and every rename or new folder, on it is on disk when this returns
+    (syncfs reports write-back errors since Linux 5.8).
+    """
+    by_device = {folder.stat().st_dev: folder for folder in folders}
+    for folder in by_device.values():
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), str(folder))
+        finally:
+            os.close(fd)
+
+
+def _write_temp(path: Path, data: bytes) -> tuple[Path, int]:
+    """``data`` in a new hidden temp file beside ``path``, not yet synced: (temp, inode)."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            return Path(temp_name), os.fstat(out.fileno()).st_ino
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
 class FilesystemStore:
     """Objects as files under `root`: the embedded default, no server needed.
 
@@ -253,6 +305,48 @@ class FilesystemStore:
             temp_path.unlink(missing_ok=True)
             raise
         return self.stat(key)
+
+    def put_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> None:
+        """Store small in-memory objects, each as `put` would; all durable on return.
+
+        The steps of `put` in batches: every temp file and sidecar written, one syncfs,
+        every rename, one more syncfs. Two flushes per batch instead of three fsyncs per
+        object (a batch of rendered payslips). Without syncfs (not Linux): `put` each.
+        """
+        paths = [self._path(key) for key, _ in objects]  # every key checked before any write
+        syncfs = _SYNCFS
+        if syncfs is None:
+            for key, data in objects:
+                self.put(key, io.BytesIO(data), length=len(data), content_type=content_type)
+            return
+        temps: list[Path] = []
+        renames: list[tuple[Path, Path]] = []  # (temp, final), in order
+        try:
+            for path, (_, data) in zip(paths, objects, strict=True):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                data_temp, inode = _write_temp(path, data)
+                temps.append(data_temp)
+                meta = {
+                    "content_type": content_type,
+                    "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                    "size": len(data),
+                    "inode": inode,
+                }
+                meta_temp, _ = _write_temp(path, json.dumps(meta).encode())
+                temps.append(meta_temp)
+                # Sidecar first, as in `put`: a crash in between leaves a detectable stale one.
+                renames += [(meta_temp, self._meta_path(path)), (data_temp, path)]
+            folders = {path.parent for path in paths}
+            _sync_filesystems(syncfs, folders)
+            for temp, final in renames:
+                temp.replace(final)
+            _sync_filesystems(syncfs, folders)
+        except BaseException:
+            for temp in temps:
+                temp.unlink(missing_ok=True)
+            raise
 
     def _write_meta(self, path: Path, meta: dict[str, object]) -> None:
         fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -560,6 +654,15 @@ class MinioStore:
             raise
         # One HEAD so put returns exactly what stat will (S3 PUT gives no size or date).
         return self.stat(key)
+
+    def put_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> None:
+        """One upload each: S3 makes every PUT durable before answering."""
+        for key, _ in objects:
+            _check_key(key)  # every key checked before any upload
+        for key, data in objects:
+            self.put(key, io.BytesIO(data), length=len(data), content_type=content_type)
 
     def put_file(
         self, key: str, path: Path, *, content_type: str = DEFAULT_CONTENT_TYPE

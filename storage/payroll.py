@@ -7,7 +7,7 @@ the last chunk is the one that hands on to the merge.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,9 +21,11 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     update,
@@ -249,6 +251,37 @@ def save_payslip(
     return Change.UPDATED
 
 
+def mark_rendered(
+    session: Session, rendered: Mapping[str, tuple[str, str]], at: datetime
+) -> None:
+    """Record stored PDFs (payslip id → object key, data hash) in one batched UPDATE.
+
+    A payslip deleted meanwhile is skipped (Core executemany: no matched-row check).
+    """
+    if not rendered:
+        return
+    table = Payslip.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("payslip_id"))
+        .values(pdf_key=bindparam("key"), pdf_hash=bindparam("digest"), rendered_at=at),
+        [
+            {"payslip_id": payslip_id, "key": key, "digest": digest}
+            for payslip_id, (key, digest) in rendered.items()
+        ],
+    )
+
+
+def _in_period(
+    query: Select[Any], company_id: int, period: str, employee_ids: Sequence[int] | None
+) -> Select[Any]:
+    """``query`` (over payslips joined to employees) narrowed to one company's period."""
+    query = query.where(Payslip.company_id == company_id, Payslip.period == period)
+    if employee_ids is not None:
+        query = query.where(Payslip.employee_id.in_(list(employee_ids)))
+    return query.order_by(Employee.full_name, Employee.nif)
+
+
 def period_payslips(
     session: Session,
     company_id: int,
@@ -256,15 +289,44 @@ def period_payslips(
     employee_ids: Sequence[int] | None = None,
 ) -> list[tuple[Payslip, Employee]]:
     """The company's payslips of ``period`` with their employees (all, or those selected)."""
-    query = (
-        select(Payslip, Employee)
-        .join(Employee, Employee.id == Payslip.employee_id)
-        .where(Payslip.company_id == company_id, Payslip.period == period)
-    )
-    if employee_ids is not None:
-        query = query.where(Payslip.employee_id.in_(list(employee_ids)))
-    rows = session.execute(query.order_by(Employee.full_name, Employee.nif)).all()
+    query = select(Payslip, Employee).join(Employee, Employee.id == Payslip.employee_id)
+    rows = session.execute(_in_period(query, company_id, period, employee_ids)).all()
     return [(payslip, employee) for payslip, employee in rows]
+
+
+def period_payslip_ids(
+    session: Session,
+    company_id: int,
+    period: str,
+    employee_ids: Sequence[int] | None = None,
+) -> list[str]:
+    """Only the ids of `period_payslips`, in the same order (planning needs no figures)."""
+    query = select(Payslip.id).join(Employee, Employee.id == Payslip.employee_id)
+    return list(session.scalars(_in_period(query, company_id, period, employee_ids)))
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPayslip:
+    """What merging needs of a drawn payslip: its PDF, the hash it was drawn from, and who."""
+
+    pdf_key: str
+    pdf_hash: str
+    full_name: str
+    nif: str
+
+
+def rendered_payslips(session: Session, payslip_ids: Sequence[str]) -> list[RenderedPayslip]:
+    """Those of ``payslip_ids`` that have a drawn PDF (a deleted or failed one is left out)."""
+    rows = session.execute(
+        select(Payslip.pdf_key, Payslip.pdf_hash, Employee.full_name, Employee.nif)
+        .join(Employee, Employee.id == Payslip.employee_id)
+        .where(
+            Payslip.id.in_(list(payslip_ids)),
+            Payslip.pdf_key.is_not(None),
+            Payslip.pdf_hash.is_not(None),
+        )
+    ).all()
+    return [RenderedPayslip(*row) for row in rows]
 
 
 def employee_of_user(session: Session, user_id: int, company_id: int) -> Employee | None:

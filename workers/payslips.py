@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from celery import Task
 from sqlalchemy import exc as sa_exc
@@ -66,8 +66,10 @@ from storage.payroll import (
     create_bundle,
     finish_chunk,
     finish_month_end_company,
+    mark_rendered,
     open_chunks,
-    period_payslips,
+    period_payslip_ids,
+    rendered_payslips,
     reusable_bundle_key,
     save_employee,
     save_payroll_company,
@@ -197,13 +199,17 @@ def payslip_figures(payslip: Payslip) -> PayslipFigures:
 
 @dataclass(frozen=True, slots=True)
 class RenderResult:
-    rendered: int
+    drawn: dict[str, tuple[str, str]]  # payslip id → (object key, data hash), stored
     cached: int
     failures: list[dict[str, Any]]
 
 
-def render_missing(runtime: Runtime, payslip_ids: Sequence[str]) -> RenderResult:
-    """Draw each payslip whose cached PDF is missing or drawn from other data; store it."""
+def draw_missing(runtime: Runtime, payslip_ids: Sequence[str]) -> RenderResult:
+    """Draw each payslip whose cached PDF is missing or drawn from other data; store them.
+
+    The PDFs are on disk when this returns; recording them (`mark_rendered`) is the caller's
+    transaction, so a payslip is never marked rendered without its file.
+    """
     with runtime.sessions() as session:
         rows = session.execute(
             select(Payslip, Employee, Company, PayrollCompany)
@@ -212,7 +218,8 @@ def render_missing(runtime: Runtime, payslip_ids: Sequence[str]) -> RenderResult
             .outerjoin(PayrollCompany, PayrollCompany.company_id == Payslip.company_id)
             .where(Payslip.id.in_(list(payslip_ids)))
         ).all()
-    rendered: dict[str, tuple[str, str]] = {}
+    drawn: dict[str, tuple[str, str]] = {}
+    pdfs: list[tuple[str, bytes]] = []
     cached = 0
     failures: list[dict[str, Any]] = []
     for payslip, employee, company, employer in rows:
@@ -232,30 +239,24 @@ def render_missing(runtime: Runtime, payslip_ids: Sequence[str]) -> RenderResult
         key = object_key(
             payslip.company_id, figures.year, digest[:32], ObjectRole.PAYSLIP, "nomina.pdf"
         )
-        runtime.store.put(key, io.BytesIO(pdf), length=len(pdf), content_type="application/pdf")
-        rendered[payslip.id] = (key, digest)
+        pdfs.append((key, pdf))
+        drawn[payslip.id] = (key, digest)
+    # One batch: the store makes the whole chunk durable at once, not file by file.
+    runtime.store.put_many(pdfs, content_type="application/pdf")
     missing = set(payslip_ids) - {row[0].id for row in rows}
     failures += [
         {"payslip_id": i, "employee_id": None, "error": "payslip deleted"} for i in missing
     ]
-    if rendered:
-        with transaction(runtime.sessions) as session:
-            now = utcnow()
-            for payslip_id, (key, digest) in rendered.items():
-                session.execute(
-                    update(Payslip)
-                    .where(Payslip.id == payslip_id)
-                    .values(pdf_key=key, pdf_hash=digest, rendered_at=now)
-                )
-    return RenderResult(len(rendered), cached, failures)
+    return RenderResult(drawn, cached, failures)
 
 
 def ensure_rendered(runtime: Runtime, payslip_id: str) -> str:
     """The object key of one payslip's PDF, drawing it first when needed (the portal's view)."""
-    result = render_missing(runtime, [payslip_id])
+    result = draw_missing(runtime, [payslip_id])
     if result.failures:
         raise ValueError(result.failures[0]["error"])
-    with runtime.sessions() as session:
+    with transaction(runtime.sessions) as session:
+        mark_rendered(session, result.drawn, utcnow())
         return session.get_one(Payslip, payslip_id).pdf_key or ""
 
 
@@ -273,12 +274,11 @@ def plan_bundle(
     month_end_id: str | None = None,
 ) -> PayslipBundle:
     """A bundle of the period's payslips (all, or the selected employees'), chunked."""
-    rows = period_payslips(session, company_id, period, employee_ids)
     return create_bundle(
         session,
         company_id=company_id,
         period=period,
-        payslip_ids=[payslip.id for payslip, _ in rows],
+        payslip_ids=period_payslip_ids(session, company_id, period, employee_ids),
         chunk_size=chunk_size,
         employee_ids=employee_ids,
         requested_by=requested_by,
@@ -310,19 +310,20 @@ def render_chunk(self: Task, bundle_id: str, index: int) -> int:
             .where(PayslipBundle.id == bundle_id, PayslipBundle.status == BundleStatus.QUEUED)
             .values(status=BundleStatus.RENDERING)
         )
-    result = render_missing(runtime, payslip_ids)
-    with transaction(runtime.sessions) as session:
+    result = draw_missing(runtime, payslip_ids)
+    with transaction(runtime.sessions) as session:  # one commit per chunk
+        mark_rendered(session, result.drawn, utcnow())
         last = finish_chunk(
             session,
             bundle_id,
             index,
-            rendered=result.rendered,
+            rendered=len(result.drawn),
             cached=result.cached,
             failures=result.failures,
         )
     if last:
         merge_bundle.apply_async((bundle_id,))
-    return result.rendered
+    return len(result.drawn)
 
 
 @app.task(name="papeleo.payslips.merge_bundle", base=PayslipTask, bind=True)
@@ -339,22 +340,16 @@ def merge_bundle(self: Task, bundle_id: str) -> str | None:
             select(PayslipBundleChunk.payslip_ids).where(PayslipBundleChunk.bundle_id == bundle_id)
         ):
             wanted |= set(ids)
-        rows = [
-            (payslip.pdf_key, payslip.pdf_hash, employee)
-            for payslip, employee in period_payslips(
-                session, bundle.company_id, bundle.period, bundle.employee_ids
-            )
-            if payslip.id in wanted and payslip.pdf_key and payslip.pdf_hash
-        ]
+        rows = rendered_payslips(session, list(wanted))
         company_id, period = bundle.company_id, bundle.period
     if not rows:
         _finish(bundle_id, BundleStatus.FAILED, error="no hay nóminas que unir en el fichero")
         return None
-    rows.sort(key=lambda row: (sort_key(row[2].full_name), row[2].nif))
-    titles = [f"{employee.full_name} ({employee.nif})" for _, _, employee in rows]
+    rows.sort(key=lambda row: (sort_key(row.full_name), row.nif))
+    titles = [f"{row.full_name} ({row.nif})" for row in rows]
     content_hash = hashlib.sha256(
         "\n".join(
-            f"{digest} {title}" for (_, digest, _), title in zip(rows, titles, strict=True)
+            f"{row.pdf_hash} {title}" for row, title in zip(rows, titles, strict=True)
         ).encode()
     ).hexdigest()
     with runtime.sessions() as session:
@@ -362,20 +357,26 @@ def merge_bundle(self: Task, bundle_id: str) -> str | None:
     if key is None or not runtime.store.exists(key):
         year = parse_period(period)[0]
         key = object_key(company_id, year, bundle_id, ObjectRole.BUNDLE, f"nominas-{period}.pdf")
+        # A generator: each payslip is read from the store only when the merge reaches it.
+        items = (
+            (title, _read_object(runtime, row.pdf_key))
+            for row, title in zip(rows, titles, strict=True)
+        )
         with TemporaryDirectory(prefix="papeleo-bundle-") as scratch:
-            folder = Path(scratch)
-            items = []
-            for position, ((pdf_key, _, _), title) in enumerate(zip(rows, titles, strict=True)):
-                path = folder / f"{position:06d}.pdf"
-                runtime.store.get_file(pdf_key, path)
-                items.append((title, path))
-            merged = merge_payslips(items, folder / "bundle.pdf")
-            runtime.store.put_file(key, folder / "bundle.pdf", content_type="application/pdf")
+            output = Path(scratch) / "bundle.pdf"
+            merged = merge_payslips(items, output)
+            runtime.store.put_file(key, output, content_type="application/pdf")
         pages = merged.pages
     else:
         pages = len(rows)  # the same payslips were merged before: reuse that file
     _finish(bundle_id, BundleStatus.READY, key=key, pages=pages, content_hash=content_hash)
     return key
+
+
+def _read_object(runtime: Runtime, key: str) -> BinaryIO:
+    """A small object (one payslip) in memory: seekable, as a PDF reader needs."""
+    with runtime.store.open(key) as source:
+        return io.BytesIO(source.read())
 
 
 def _finish(

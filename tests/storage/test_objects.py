@@ -6,10 +6,13 @@ MinioStore talks S3 over HTTP through the real `minio` SDK to moto's in-process 
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import io
 import logging
 import socket
+import sys
 import time
 import urllib.request
 import uuid
@@ -21,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from moto.server import ThreadedMotoServer
 
+from storage import objects
 from storage.keys import ObjectRole, company_prefix, object_key
 from storage.objects import (
     MULTIPART_PART_SIZE,
@@ -251,6 +255,26 @@ def test_overwrite_replaces_content(store: ObjectStore) -> None:
         assert source.read() == PDF
 
 
+def test_put_many_stores_each_object_as_put_would(store: ObjectStore) -> None:
+    keys = [key_for(f"nomina-{i}.pdf", role=ObjectRole.PAYSLIP) for i in range(3)]
+    store.put(keys[0], io.BytesIO(b"old version"), content_type="text/plain")
+    payloads = [PDF + bytes([i]) for i in range(3)]
+    store.put_many(list(zip(keys, payloads, strict=True)), content_type="application/pdf")
+    for key, payload in zip(keys, payloads, strict=True):
+        info = store.stat(key)
+        assert (info.size, info.etag) == (len(payload), hashlib.md5(payload).hexdigest())
+        assert info.content_type == "application/pdf"
+        with store.open(key) as source:
+            assert source.read() == payload
+    store.put_many([])  # nothing to store is not an error
+
+
+def test_put_many_checks_every_key_before_writing(store: ObjectStore) -> None:
+    with pytest.raises(ValueError):
+        store.put_many([(key_for("a.pdf"), PDF), ("../outside.pdf", PDF)])
+    assert list(store.list("")) == []
+
+
 def test_list_by_prefix(store: ObjectStore) -> None:
     keys = {
         key_for("b.pdf", company=1),
@@ -377,6 +401,7 @@ def test_hostile_keys_are_rejected(store: ObjectStore, tmp_path: Path, key: str)
     operations = [
         lambda: store.put(key, io.BytesIO(b"x"), length=1),
         lambda: store.put_file(key, source),
+        lambda: store.put_many([(key_for("fine.pdf"), b"x"), (key, b"x")]),
         lambda: store.open(key).__enter__(),
         lambda: store.get_file(key, tmp_path / "out"),
         lambda: store.stat(key),
@@ -497,6 +522,61 @@ def test_filesystem_failed_upload_leaves_no_temp_files(
     assert sorted(p.name for p in folder.iterdir()) == [".factura.pdf.meta.json", "factura.pdf"]
     with fs_store.open(key) as source:
         assert source.read() == PDF  # the previous version is intact
+
+
+def test_filesystem_put_many_syncs_the_files_before_and_the_renames_after(
+    fs_store: FilesystemStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "objects"
+    keys = [key_for(f"nomina-{i}.pdf", role=ObjectRole.PAYSLIP) for i in range(2)]
+    seen: list[tuple[list[str], list[str]]] = []
+
+    def syncfs(fd: int) -> int:
+        files = [p for p in root.rglob("*") if p.is_file()]
+        temps = sorted(p.name for p in files if p.suffix == ".tmp")
+        seen.append((temps, sorted(p.name for p in files if p.suffix != ".tmp")))
+        return 0
+
+    monkeypatch.setattr(objects, "_SYNCFS", syncfs)
+    fs_store.put_many([(key, PDF) for key in keys], content_type="application/pdf")
+    # One filesystem: two flushes for the batch. First every temp file and sidecar is
+    # written and nothing renamed; then every object and sidecar is in place.
+    assert len(seen) == 2
+    (temps, finals), (temps_after, finals_after) = seen
+    assert len(temps) == 4
+    assert finals == []
+    assert temps_after == []
+    assert finals_after == sorted(
+        ["nomina-0.pdf", "nomina-1.pdf", ".nomina-0.pdf.meta.json", ".nomina-1.pdf.meta.json"]
+    )
+    assert fs_store.stat(keys[0]).content_type == "application/pdf"
+
+
+def test_filesystem_put_many_flush_failure_leaves_nothing(
+    fs_store: FilesystemStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_syncfs(fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(objects, "_SYNCFS", failing_syncfs)
+    with pytest.raises(OSError) as raised:
+        fs_store.put_many([(key_for("nomina.pdf"), PDF)])
+    assert raised.value.errno == errno.EIO
+    assert [p for p in (tmp_path / "objects").rglob("*") if p.is_file()] == []
+
+
+def test_filesystem_put_many_without_syncfs_puts_each(
+    fs_store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sys.platform == "linux":
+        assert objects._SYNCFS is not None  # the batched path is the one Linux takes
+    monkeypatch.setattr(objects, "_SYNCFS", None)
+    with pytest.raises(ValueError):
+        fs_store.put_many([(key_for("a.pdf"), PDF), ("../outside.pdf", PDF)])
+    assert list(fs_store.list("")) == []
+    fs_store.put_many([(key_for("nomina.pdf"), PDF)], content_type="application/pdf")
+    assert fs_store.stat(key_for("nomina.pdf")).etag == hashlib.md5(PDF).hexdigest()
 
 
 def test_filesystem_stale_sidecar_falls_back_to_bytes(

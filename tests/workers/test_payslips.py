@@ -67,17 +67,21 @@ def company_with_payroll(nif: str, seeds: range, company_seed: int = 1) -> int:
         return company.id
 
 
-def bundle(company_id: int, employee_ids=None) -> PayslipBundle:
+def planned(company_id: int, employee_ids=None) -> str:
+    """The id of a bundle planned (chunks of 4) and not yet started."""
     with get_runtime().sessions.begin() as session:
-        row = plan_bundle(
+        return plan_bundle(
             session,
             company_id=company_id,
             period="2026-11",
             employee_ids=employee_ids,
             requested_by=None,
             chunk_size=4,
-        )
-        bundle_id = row.id
+        ).id
+
+
+def bundle(company_id: int, employee_ids=None) -> PayslipBundle:
+    bundle_id = planned(company_id, employee_ids)
     start_bundle(bundle_id)
     with get_runtime().sessions() as session:
         return session.get_one(PayslipBundle, bundle_id)
@@ -152,3 +156,28 @@ def test_a_redelivered_chunk_is_counted_once(runtime):
     with get_runtime().sessions() as session:
         again = session.get_one(PayslipBundle, full.id)
     assert (again.chunks_done, again.rendered, again.status) == (1, 3, BundleStatus.READY)
+
+
+def test_a_chunk_whose_files_cannot_be_stored_marks_nothing_rendered(runtime, monkeypatch):
+    from storage.payroll import Payslip, PayslipBundleChunk
+    from workers.payslips import render_chunk
+
+    bundle_id = planned(company_with_payroll("B12345674", range(1, 4)))
+
+    def disk_full(objects, *, content_type="application/octet-stream"):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(get_runtime().store, "put_many", disk_full)
+    with pytest.raises(OSError):
+        render_chunk(bundle_id, 0)
+    with get_runtime().sessions() as session:
+        # No file on disk, so no payslip may claim one, and the chunk is still to do.
+        assert session.scalars(select(Payslip.pdf_key)).all() == [None, None, None]
+        assert not session.get_one(PayslipBundleChunk, (bundle_id, 0)).done
+        assert session.get_one(PayslipBundle, bundle_id).chunks_done == 0
+
+    monkeypatch.undo()
+    assert render_chunk(bundle_id, 0) == 3  # the redelivery draws and counts them
+    with get_runtime().sessions() as session:
+        keys = session.scalars(select(Payslip.pdf_key)).all()
+        assert all(key and get_runtime().store.exists(key) for key in keys)
