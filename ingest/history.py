@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,22 +22,27 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Numeric,
+    Row,
     Select,
     func,
     literal_column,
     or_,
     select,
-    text,
     tuple_,
 )
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, aliased, defer
 
 from ingest.schemas import DocumentPage, DocumentSummary
 from storage.models import NO_AMOUNT, NO_DATE, Document, Role, User
-from storage.search import count_matches, ranked_matches, snippets
+from storage.search import count_matches, in_companies, ranked_matches, snippets
 
-# Most matches a company's relevance search ranks. Beyond it the search lists newest first:
-# ranking every match of a common word costs more than a page is worth, and ranks them alike.
+# Most documents a search's page walks in sort order, testing each for the words. Words rare
+# among the newest documents would make the walk read nearly all of them; past this many, the
+# page sorts the matches instead.
+WALK_LIMIT: Final = 10_000
+# Most matches a relevance search (of a company, or of an advisor's companies) ranks. Beyond it
+# the search lists newest first: ranking every match of a common word costs more than a page is
+# worth, and ranks them alike.
 RANKED_MATCHES_LIMIT: Final = 1000
 
 
@@ -87,32 +93,27 @@ def history_page(
     sort = sort or (Sort.RELEVANCE if q else Sort.NEWEST)
     if sort == Sort.RELEVANCE and q is None:
         raise HTTPException(422, "sort=relevance needs q")
-    if len(company_ids) == 1 and session.get_bind().dialect.name == "postgresql":
-        # A company's page is milliseconds of work: starting parallel workers for it costs
+    if session.get_bind().dialect.name == "postgresql":
+        # A page is milliseconds of work along an index: starting parallel workers for it costs
         # more, and on a busy server they wait for a core behind other requests.
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        settings = {"max_parallel_workers_per_gather": "0"}
+        if q is not None or len(company_ids) > 1:
+            # The plan depends on the words (how common) and the companies (a walk along a sort
+            # index pays for an advisor's thousands, a sort for a few): a prepared statement's
+            # generic plan sees neither, nor computes the words once.
+            settings["plan_cache_mode"] = "force_custom_plan"
+        _set_local(session, settings)
     position = _decode_cursor(cursor, sort) if cursor else None
-    # The text is long and no summary shows it.
-    query: Select[Any] = select(Document).options(defer(Document.text))
-    rank: ColumnElement[Any] | None = None
+    narrow: list[int] | None = None
     if q is not None:
         sort, narrow = _search_plan(session, q, company_ids, sort, position)
-        ranked = ranked_matches(
-            session, q, narrow, by_rank=narrow is not None and sort == Sort.RELEVANCE
-        )
-        rank = ranked.c.rank
-        query = query.add_columns(rank).join(ranked, ranked.c.document_id == Document.id)
     elif position:
         sort = position[0]
-    query = query.where(*_conditions(company_ids, filters))
-    key = _sort_key(sort, rank)
-    descending = sort.startswith("-") or sort == Sort.RELEVANCE
-    if position:
-        _, value, last_id = position
-        bound = tuple_(key, Document.id)
-        query = query.where(bound < (value, last_id) if descending else bound > (value, last_id))
-    order = (key.desc(), Document.id.desc()) if descending else (key.asc(), Document.id.asc())
-    rows = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    where = [in_companies(session, Document.company_id, company_ids), *_conditions(filters)]
+    if q is not None and narrow is None:
+        rows = _walk_or_sort(session, q, where, sort, company_ids, position, limit)
+    else:
+        rows = session.execute(_page_query(session, q, where, sort, narrow, position, limit)).all()
     page = rows[:limit]
     found = snippets(session, q, [row[0].id for row in page]) if q else {}
     items = []
@@ -128,42 +129,193 @@ def history_page(
     return DocumentPage(items=items, next_cursor=next_cursor)
 
 
+def _page_query(
+    session: Session,
+    q: str | None,
+    where: list[ColumnElement[bool]],
+    sort: Sort,
+    narrow: list[int] | None,
+    position: tuple[Sort, Any, str] | None,
+    limit: int,
+) -> Select[Any]:
+    """A page of the documents ``where`` selects (with their rank when searching)."""
+    # The text is long and no summary shows it.
+    query: Select[Any] = select(Document).options(defer(Document.text))
+    rank: ColumnElement[Any] | None = None
+    if q is not None:
+        ranked = ranked_matches(
+            session, q, narrow, by_rank=narrow is not None and sort == Sort.RELEVANCE
+        )
+        rank = ranked.c.rank
+        query = query.add_columns(rank).join(ranked, ranked.c.document_id == Document.id)
+    key = _sort_key(sort, rank)
+    query = query.where(*where, *_after(key, Document.id, sort, position))
+    return query.order_by(*_order(key, Document.id, sort)).limit(limit + 1)
+
+
+def _walk_or_sort(
+    session: Session,
+    q: str,
+    where: list[ColumnElement[bool]],
+    sort: Sort,
+    company_ids: list[int],
+    position: tuple[Sort, Any, str] | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """A page of a search with many matches: walked in sort order, or else sorted."""
+    rows = session.execute(_walk(session, q, where, sort, position, limit)).all()
+    if len(rows) > limit or _walked(session, where, sort, position) < WALK_LIMIT:
+        return rows
+    # The words are rare among the newest documents (a supplier left years ago): a longer walk
+    # could read nearly all of them. Sorting the matches costs what they are.
+    if session.get_bind().dialect.name == "postgresql":
+        # Each match's document by its key: the planner would rather read every document (a
+        # hash join, 5 times slower) and compile the plan (JIT).
+        _set_local(session, {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off"})
+    return session.execute(
+        _sort_matches(session, q, where, sort, company_ids, position, limit)
+    ).all()
+
+
+def _walk(
+    session: Session,
+    q: str,
+    where: list[ColumnElement[bool]],
+    sort: Sort,
+    position: tuple[Sort, Any, str] | None,
+    limit: int,
+) -> Select[Any]:
+    """A page of a search's many matches: the documents in sort order, each tested for the
+    words, no further than WALK_LIMIT documents."""
+    key = _sort_key(sort, None)
+    walked = (
+        select(Document, key.label("sort_key"))
+        .where(*where, *_after(key, Document.id, sort, position))
+        .order_by(*_order(key, Document.id, sort))
+        .limit(WALK_LIMIT)
+        .subquery("walked")
+    )
+    document = aliased(Document, walked)
+    ranked = ranked_matches(session, q)
+    # Ordered by the walk's own columns: PostgreSQL keeps its order and stops at the page's end.
+    return (
+        select(document, ranked.c.rank)
+        .options(defer(document.text))
+        .join(ranked, ranked.c.document_id == document.id)
+        .order_by(*_order(walked.c.sort_key, walked.c.id, sort))
+        .limit(limit + 1)
+    )
+
+
+def _sort_matches(
+    session: Session,
+    q: str,
+    where: list[ColumnElement[bool]],
+    sort: Sort,
+    company_ids: list[int],
+    position: tuple[Sort, Any, str] | None,
+    limit: int,
+) -> Select[Any]:
+    """A page of a search's matches: all of the companies' matches read, then sorted."""
+    key = _sort_key(sort, None)
+    ranked = ranked_matches(session, q, company_ids)
+    # OFFSET 0 keeps the subquery whole: PostgreSQL cannot walk a sort index instead, which it
+    # would, assuming the matches spread evenly over the documents.
+    matched = (
+        select(Document, key.label("sort_key"), ranked.c.rank)
+        .join(ranked, ranked.c.document_id == Document.id)
+        .where(*where, *_after(key, Document.id, sort, position))
+        .offset(0)
+        .subquery("matched")
+    )
+    document = aliased(Document, matched)
+    return (
+        select(document, matched.c.rank)
+        .options(defer(document.text))
+        .order_by(*_order(matched.c.sort_key, matched.c.id, sort))
+        .limit(limit + 1)
+    )
+
+
+def _walked(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    sort: Sort,
+    position: tuple[Sort, Any, str] | None,
+) -> int:
+    """How many documents ``_walk`` read, counting no further than WALK_LIMIT."""
+    key = _sort_key(sort, None)
+    walked = (
+        select(Document.id)
+        .where(*where, *_after(key, Document.id, sort, position))
+        .order_by(*_order(key, Document.id, sort))
+        .limit(WALK_LIMIT)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(walked)) or 0)
+
+
+def _after(
+    key: ColumnElement[Any],
+    document_id: ColumnElement[str],
+    sort: Sort,
+    position: tuple[Sort, Any, str] | None,
+) -> list[ColumnElement[bool]]:
+    """The keyset condition: what comes after the cursor's document in ``sort`` order."""
+    if position is None:
+        return []
+    _, value, last_id = position
+    bound = tuple_(key, document_id)
+    return [bound < (value, last_id) if _descending(sort) else bound > (value, last_id)]
+
+
+def _order(
+    key: ColumnElement[Any], document_id: ColumnElement[str], sort: Sort
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    if _descending(sort):
+        return key.desc(), document_id.desc()
+    return key.asc(), document_id.asc()
+
+
+def _descending(sort: Sort) -> bool:
+    return sort.startswith("-") or sort == Sort.RELEVANCE
+
+
 def _search_plan(
     session: Session,
     q: str,
     company_ids: list[int],
     sort: Sort,
     position: tuple[Sort, Any, str] | None,
-) -> tuple[Sort, int | None]:
-    """The order a search's pages follow, and the company to narrow the search table to.
+) -> tuple[Sort, list[int] | None]:
+    """The order a search's pages follow, and the companies to narrow the search table to.
 
-    A company's relevance search over more than RANKED_MATCHES_LIMIT matches lists newest
-    first; its cursor says so, and later pages keep that order.
+    A relevance search over more than RANKED_MATCHES_LIMIT matches lists newest first; its
+    cursor says so, and later pages keep that order.
     """
     if position:
         requested, sort = sort, position[0]
-        if requested == Sort.RELEVANCE and len(company_ids) == 1:
+        if requested == Sort.RELEVANCE:
             # As the first page found: one with the newest-first order had many matches.
-            return sort, company_ids[0] if sort == Sort.RELEVANCE else None
-    if len(company_ids) != 1:
-        # Several companies (an advisor's search) have no common sort index to walk: all their
-        # matches are ranked or sorted.
-        return sort, None
-    if count_matches(session, q, company_ids[0], RANKED_MATCHES_LIMIT + 1) <= RANKED_MATCHES_LIMIT:
-        # The search table narrowed to the company (its GIN index) gives just its matches.
-        return sort, company_ids[0]
-    # Many: PostgreSQL rather walks the company's sort index and tests each document, a few
-    # hundred for a page; a company condition on the search table would make it misjudge the
-    # match count and sort every match instead.
+            return sort, company_ids if sort == Sort.RELEVANCE else None
+    if count_matches(session, q, company_ids, RANKED_MATCHES_LIMIT + 1) <= RANKED_MATCHES_LIMIT:
+        # The search table narrowed to the companies (its GIN index) gives just their matches.
+        return sort, company_ids
+    # Many: the page walks a sort index and tests each document, a few hundred for a page
+    # (_walk_or_sort); a company condition on the search table would make PostgreSQL misjudge
+    # the match count and sort every match instead.
     return (Sort.NEWEST if sort == Sort.RELEVANCE else sort), None
 
 
-def _conditions(company_ids: list[int], f: DocumentFilters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [
-        Document.company_id.in_(company_ids)
-        if len(company_ids) != 1
-        else Document.company_id == company_ids[0]
-    ]
+def _set_local(session: Session, settings: dict[str, str]) -> None:
+    """PostgreSQL settings for the rest of the transaction (SET LOCAL), in one round trip."""
+    session.execute(
+        select(*(func.set_config(name, value, True) for name, value in settings.items()))
+    )
+
+
+def _conditions(f: DocumentFilters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if f.only_deleted:
         where.append(Document.deleted_at.is_not(None))
     elif not f.include_deleted:

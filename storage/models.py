@@ -192,6 +192,11 @@ class Document(Base):
         Index("ix_documents_company_amount", "company_id", sql_text(AMOUNT_KEY_SQL), "id"),
         Index("ix_documents_company_date", "company_id", sql_text(DATE_KEY_SQL), "id"),
         Index("ix_documents_company_name", "company_id", "display_name", "id"),
+        # An advisor's search across companies walks these (migration 0009_search_advisory).
+        Index("ix_documents_created", "created_at", "id"),
+        Index("ix_documents_amount", sql_text(AMOUNT_KEY_SQL), "id"),
+        Index("ix_documents_date", sql_text(DATE_KEY_SQL), "id"),
+        Index("ix_documents_name", "display_name", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

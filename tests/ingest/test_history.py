@@ -34,6 +34,25 @@ def walk(p: Portal, user: str, company: str, **params) -> list[str]:
             return seen
 
 
+def search(p: Portal, user: str, **params) -> dict:
+    """An advisor's (or client's) search across the companies they see."""
+    response = p.get(user, "/v1/documents", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def walk_search(p: Portal, user: str, **params) -> list[str]:
+    """Every page of a search across companies, following next_cursor."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = search(p, user, **params, **({"cursor": cursor} if cursor else {}))
+        seen += names(page)
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+
+
 def seed_invoices(p: Portal) -> None:
     rows = [
         ("repsol.pdf", "REPSOL ESTACIÓN DE SERVICIO gasóleo", "ticket", "45.20", "2026-02-03",
@@ -179,6 +198,112 @@ def test_advisors_search_across_their_clients_only(portal: Portal):
     assert foreign.status_code == 404
     assert names(p.get("ana", "/v1/documents", params={"q": "suministro"}).json()) == ["a.pdf"]
     assert p.get("empleado", "/v1/documents").status_code == 404
+
+
+def seed_two_clients_and_a_stranger(p: Portal) -> None:
+    """Six matches of "factura" over the advisory's two clients, interleaved in time; the
+    fewer times a document says it, the newer it is. Another advisory's client says it most,
+    last. And newer documents without the word."""
+    for index, (company, times) in enumerate(
+        [("ana", 6), ("luis", 5), ("ana", 4), ("luis", 3), ("ana", 2), ("luis", 1)]
+    ):
+        p.add_document(
+            company, f"{company[0]}{times}.pdf", "factura " * times + "de compra",
+            created_at=T0 + timedelta(minutes=index), fields={"total": field_of(str(times))},
+        )
+    p.add_document("bea", "bea.pdf", "factura " * 9, created_at=T0 + timedelta(minutes=9))
+    for index in range(3):
+        p.add_document(
+            "ana", f"nomina{index}.pdf", "nómina de marzo",
+            created_at=T0 + timedelta(minutes=10 + index),
+        )
+
+
+BY_RELEVANCE = ["a6.pdf", "l5.pdf", "a4.pdf", "l3.pdf", "a2.pdf", "l1.pdf"]
+NEWEST_FIRST = BY_RELEVANCE[::-1]
+
+
+def test_an_advisors_search_ranks_few_matches_across_clients(portal: Portal):
+    p = portal
+    seed_two_clients_and_a_stranger(p)
+    page = search(p, "asesora", q="factura", limit=4)
+    assert names(page) == BY_RELEVANCE[:4]
+    assert page["items"][0]["rank"] > page["items"][-1]["rank"] > 0
+    assert "<mark>factura</mark>" in page["items"][0]["snippet"].lower()
+    assert walk_search(p, "asesora", q="factura", limit=4) == BY_RELEVANCE
+    assert walk_search(p, "asesora", q="factura", limit=1) == BY_RELEVANCE
+    # Narrowed to one client, and the other advisory's own search.
+    assert walk_search(p, "asesora", q="factura", company=p.companies["luis"], limit=2) == [
+        "l5.pdf", "l3.pdf", "l1.pdf"
+    ]
+    assert names(search(p, "otra", q="factura")) == ["bea.pdf"]
+
+
+def test_an_advisors_search_with_many_matches_pages_newest_first(portal: Portal, monkeypatch):
+    import ingest.history
+
+    p = portal
+    seed_two_clients_and_a_stranger(p)
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 3)
+    page = search(p, "asesora", q="factura", limit=2)
+    assert names(page) == NEWEST_FIRST[:2]
+    assert all(item["rank"] > 0 and "<mark>" in item["snippet"] for item in page["items"])
+    assert walk_search(p, "asesora", q="factura", limit=2) == NEWEST_FIRST
+    assert walk_search(p, "asesora", q="factura", limit=5) == NEWEST_FIRST
+    # The cursor keeps the order even when the matches would now be ranked.
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 100)
+    rest = search(p, "asesora", q="factura", limit=2, cursor=page["next_cursor"])
+    assert names(rest) == NEWEST_FIRST[2:4]
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 3)
+    # Other sorts, and clients narrowed by ?company=.
+    assert walk_search(p, "asesora", q="factura", sort="display_name", limit=4) == sorted(
+        NEWEST_FIRST
+    )
+    assert walk_search(p, "asesora", q="factura", sort="-total_amount", limit=4) == BY_RELEVANCE
+    both = [p.companies["ana"], p.companies["luis"]]
+    assert walk_search(p, "asesora", q="factura", company=both, limit=3) == NEWEST_FIRST
+    # One client's three matches are few enough to rank.
+    assert walk_search(p, "asesora", q="factura", company=p.companies["ana"]) == [
+        "a6.pdf", "a4.pdf", "a2.pdf"
+    ]
+
+
+def test_a_walk_that_finds_too_little_sorts_the_matches(portal: Portal, monkeypatch):
+    """Matches only among older documents: the walk gives up after WALK_LIMIT documents and the
+    page is made of the matches sorted, in the same order and with the same cursors."""
+    import ingest.history
+
+    p = portal
+    seed_two_clients_and_a_stranger(p)
+    monkeypatch.setattr(ingest.history, "RANKED_MATCHES_LIMIT", 2)
+    monkeypatch.setattr(ingest.history, "WALK_LIMIT", 2)  # the three nóminas are newer
+    assert names(search(p, "asesora", q="factura", limit=2)) == NEWEST_FIRST[:2]
+    assert walk_search(p, "asesora", q="factura", limit=2) == NEWEST_FIRST
+    assert walk_search(p, "asesora", q="factura", sort="-created_at", limit=4) == NEWEST_FIRST
+    assert walk_search(p, "asesora", q="factura", sort="-display_name", limit=2) == sorted(
+        NEWEST_FIRST, reverse=True
+    )
+    # One company's search takes the same path.
+    assert walk_search(p, "ana", q="factura", limit=1) == ["a2.pdf", "a4.pdf", "a6.pdf"]
+    assert walk_search(p, "otra", q="factura") == ["bea.pdf"]
+
+
+def test_an_advisors_history_sorts_across_clients_by_every_key(portal: Portal):
+    p = portal
+    seed_two_clients_and_a_stranger(p)
+    oldest_first = BY_RELEVANCE + [f"nomina{index}.pdf" for index in range(3)]
+    assert walk_search(p, "asesora", limit=2) == oldest_first[::-1]
+    assert walk_search(p, "asesora", sort="created_at", limit=4) == oldest_first
+    assert walk_search(p, "asesora", sort="display_name", limit=3) == sorted(oldest_first)
+    # No amount sorts lowest, and ties (the nóminas) go by id.
+    by_amount = walk_search(p, "asesora", sort="-total_amount", limit=2)
+    assert by_amount[:6] == BY_RELEVANCE
+    assert sorted(by_amount[6:]) == [f"nomina{index}.pdf" for index in range(3)]
+    assert walk_search(p, "asesora", sort="total_amount", limit=5) == by_amount[::-1]
+    assert walk_search(p, "asesora", amount_min="3", limit=1) == [
+        "l3.pdf", "a4.pdf", "l5.pdf", "a6.pdf"
+    ]
+    assert walk_search(p, "otra") == ["bea.pdf"]
 
 
 def test_rename_recategorize_soft_delete_and_restore_are_audited(portal: Portal):
