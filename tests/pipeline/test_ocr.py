@@ -9,15 +9,7 @@ from pypdf import PdfReader, PdfWriter
 
 from pipeline.errors import DocumentError, ErrorCode
 from pipeline.normalize import NormalizedDocument, normalize_upload
-from pipeline.ocr import (
-    PSM_ONE_BLOCK,
-    PSM_PAGE,
-    OcrPage,
-    OcrResult,
-    merge_text,
-    ocr_pdf_pages,
-    page_segmentation,
-)
+from pipeline.ocr import OcrPage, OcrResult, merge_text, ocr_pdf_pages
 from tests.documents import (
     invoice_pdf_bytes,
     invoice_scan_image,
@@ -28,7 +20,6 @@ from tests.documents import (
     ticket_image,
     ticket_photo_bytes,
 )
-from tests.receipts import make_receipt, receipt_photo_bytes, receipt_print
 
 
 @pytest.mark.parametrize("seed", [33, 35])
@@ -43,24 +34,6 @@ def test_ticket_photo_ocr_recovers_merchant_and_total(seed: int, upload, out_pdf
     assert "factura simplificada" in text
     assert result.mean_confidence is not None
     assert result.mean_confidence > 70
-
-
-def test_receipts_are_read_as_one_block_and_pages_with_layout_analysis(tmp_path: Path) -> None:
-    receipt, page = tmp_path / "receipt.png", tmp_path / "page.png"
-    receipt_print(make_receipt(2)).save(receipt)
-    invoice_scan_image(make_invoice(33)).save(page)
-    assert page_segmentation(receipt) == PSM_ONE_BLOCK
-    assert page_segmentation(page) == PSM_PAGE
-    assert page_segmentation(tmp_path / "missing.png") == PSM_PAGE
-
-
-def test_photographed_receipt_keeps_its_column_of_amounts(upload, out_pdf) -> None:
-    # With full page layout analysis tesseract dropped every right-aligned amount here.
-    document = make_receipt(2)
-    doc = normalize_upload(upload(receipt_photo_bytes(document)), out_pdf)
-    text = ocr_pdf_pages(out_pdf, doc.pages_needing_ocr).text
-    for amount in ("111,16", "109,23", "220,39", "500,00", "279,61"):
-        assert amount in text, text
 
 
 def test_scanned_invoice_ocr_keeps_lines(upload, out_pdf) -> None:
