@@ -251,9 +251,7 @@ def save_payslip(
     return Change.UPDATED
 
 
-def mark_rendered(
-    session: Session, rendered: Mapping[str, tuple[str, str]], at: datetime
-) -> None:
+def mark_rendered(session: Session, rendered: Mapping[str, tuple[str, str]], at: datetime) -> None:
     """Record stored PDFs (payslip id → object key, data hash) in one batched UPDATE.
 
     A payslip deleted meanwhile is skipped (Core executemany: no matched-row check).

@@ -244,7 +244,8 @@ def ocr(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
     """
     if not document.ocr_pages:
         return StepOutcome(
-            StepStatus.SKIPPED, "text layer on every page",
+            StepStatus.SKIPPED,
+            "text layer on every page",
             changes={"archive_key": document.normalized_key},
         )
     settings = runtime.settings
@@ -256,8 +257,12 @@ def ocr(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
     pdf = scratch / "normalized.pdf"
     runtime.store.get_file(document.normalized_key or "", pdf)
     result = ocr_pdf_pages(
-        pdf, document.ocr_pages, languages=settings.ocr_languages, dpi=settings.ocr_dpi,
-        timeout=settings.ocr_page_timeout, max_pixels=settings.max_image_pixels,
+        pdf,
+        document.ocr_pages,
+        languages=settings.ocr_languages,
+        dpi=settings.ocr_dpi,
+        timeout=settings.ocr_page_timeout,
+        max_pixels=settings.max_image_pixels,
         layers_dir=scratch / "layers",
     )
     layers = {page.index: layer_path(scratch / "layers", page.index) for page in result.pages}

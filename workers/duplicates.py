@@ -35,6 +35,4 @@ def stop_if_duplicate(document_id: str) -> bool:
 def record_duplicate(session: Session, document: Document, original_id: str) -> None:
     """The history line saying why the document was not processed."""
     event = step_event(session, document, Step.NORMALIZE)
-    mark_finished(
-        session, event, StepStatus.SKIPPED, message=f"duplicate of {original_id}"
-    )
+    mark_finished(session, event, StepStatus.SKIPPED, message=f"duplicate of {original_id}")

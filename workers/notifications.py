@@ -394,13 +394,26 @@ def plan_document_notifications(
         rows: list[Planned] = []
         for advisor in advisors:
             rows += _tell_user(
-                session, settings, user=advisor, event=event, key=f"{key}:user:{advisor.id}",
-                title=text.title, body=text.body, email=email, **common,
+                session,
+                settings,
+                user=advisor,
+                event=event,
+                key=f"{key}:user:{advisor.id}",
+                title=text.title,
+                body=text.body,
+                email=email,
+                **common,
             )
         return rows + _tell_webhooks(
-            session, advisory_id=company.advisory_id, company_id=company.id, event=event,
-            key=key, data=data, document_id=document.id,
+            session,
+            advisory_id=company.advisory_id,
+            company_id=company.id,
+            event=event,
+            key=key,
+            data=data,
+            document_id=document.id,
         )
+
     if needs_review:
         event = NotifyEvent.document_needs_review
         text = document_notification(

@@ -86,8 +86,13 @@ def _read_page(runtime: Runtime, document: Document, run: int, page: int, scratc
     runtime.store.get_file(document.normalized_key or "", pdf)
     layer = scratch / "layer.pdf"
     result = ocr_page(
-        pdf, page, languages=settings.ocr_languages, dpi=settings.ocr_dpi,
-        timeout=settings.ocr_page_timeout, max_pixels=settings.max_image_pixels, layer_pdf=layer,
+        pdf,
+        page,
+        languages=settings.ocr_languages,
+        dpi=settings.ocr_dpi,
+        timeout=settings.ocr_page_timeout,
+        max_pixels=settings.max_image_pixels,
+        layer_pdf=layer,
     )
     runtime.store.put_file(
         _page_key(document, run, page, "pdf"), layer, content_type="application/pdf"
@@ -126,8 +131,9 @@ def _join(runtime: Runtime, document: Document, run: int, scratch: Path) -> None
         saved = session.get_one(Document, document.id)
         for name, value in changes.items():
             setattr(saved, name, value)
-        mark_finished(session, history_row(session, saved, Step.OCR), outcome.status,
-                      message=outcome.message)
+        mark_finished(
+            session, history_row(session, saved, Step.OCR), outcome.status, message=outcome.message
+        )
         mark_queued(session, saved, Step.CLASSIFY)
     chain(classify.si(document.id), index.si(document.id), notify.si(document.id)).apply_async()
     for page in document.ocr_pages:  # the archive holds them now; a leftover costs only space
@@ -145,4 +151,3 @@ def _fail(document_id: str, code: ErrorCode, detail: str) -> None:
             return  # another page already failed it and notified
     fail_document(document_id, Step.OCR, code, detail)
     notify.apply_async((document_id,))
-

@@ -70,9 +70,14 @@ def tasks(
     """Advisors: the advisory's tasks, newest first (``status=failed&company=…``)."""
     query = _advisors_tasks(user)
     if company is not None:
-        if session.scalar(
-            select(Company.id).where(Company.id == company, Company.advisory_id == user.advisory_id)
-        ) is None:
+        if (
+            session.scalar(
+                select(Company.id).where(
+                    Company.id == company, Company.advisory_id == user.advisory_id
+                )
+            )
+            is None
+        ):
             raise NOT_FOUND
         query = query.where(Document.company_id == company)
     if status_ is not None:

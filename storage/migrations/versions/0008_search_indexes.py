@@ -22,9 +22,7 @@ DATE_KEY = "coalesce(document_date, '0001-01-01')"
 def upgrade() -> None:
     # Amount filters and sorts now use the key expression, not the plain column.
     op.drop_index("ix_documents_company_total", table_name="documents")
-    op.create_index(
-        "ix_documents_company_name", "documents", ["company_id", "display_name", "id"]
-    )
+    op.create_index("ix_documents_company_name", "documents", ["company_id", "display_name", "id"])
     if op.get_bind().dialect.name != "postgresql":
         # SQLite: batch migrations rebuild the table without expression indexes (it cannot
         # reflect them), so they would not last; the embedded database is small anyway.
