@@ -19,6 +19,7 @@ from ingest.accounts import ensure_account, ensure_demo
 from ingest.payroll_cli import payroll, payslips
 from ingest.schemas import DocumentOut
 from ingest.uploads import display_name_for, store_upload
+from storage.intake import NewDocument
 from storage.migrate import upgrade
 from storage.models import Company, Document, Role, Source
 from workers.app import app as celery_app
@@ -330,7 +331,7 @@ def _process_in_process(file: Path, category: str | None) -> DocumentOut:
                 file_name=file.name,
                 content_type=mimetypes.guess_type(file.name)[0],
             )
-        document = Document(
+        document = NewDocument(
             id=stored.document_id,
             company_id=company.id,
             fiscal_year=_this_year(),

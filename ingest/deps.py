@@ -31,10 +31,11 @@ SessionDep = Annotated[Session, Depends(db)]
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def current_user(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> User:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticated(session: Session, credentials: HTTPAuthorizationCredentials | None) -> User:
+    """The caller of a valid bearer token; 401 otherwise."""
     user = user_for_token(session, credentials.credentials) if credentials else None
     if user is None:
         raise HTTPException(
@@ -43,6 +44,10 @@ def current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
+
+
+def current_user(session: SessionDep, credentials: BearerDep) -> User:
+    return authenticated(session, credentials)
 
 
 UserDep = Annotated[User, Depends(current_user)]
@@ -56,6 +61,15 @@ def readable_company(session: Session, user: User, company_id: int) -> Company:
     if company is None:
         raise NOT_FOUND
     return company
+
+
+def require_readable_company(session: Session, user: User, company_id: int) -> None:
+    """`readable_company` without loading the company: for routes that need only its id."""
+    if not can_read_documents(user):
+        raise NOT_FOUND
+    visible = visible_companies(user).with_only_columns(Company.id).where(Company.id == company_id)
+    if session.scalar(visible) is None:
+        raise NOT_FOUND
 
 
 def readable_document(session: Session, user: User, document_id: str) -> Document:

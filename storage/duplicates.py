@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from storage.models import Document, DocumentStatus
+
+
+def _originals(company_id: int, sha256: str) -> Select[tuple[str]]:
+    # Soft-deleted documents are no originals: sending the file again after deleting it is a
+    # new document.
+    return (
+        select(Document.id)
+        .where(
+            Document.company_id == company_id,
+            Document.sha256 == sha256,
+            Document.status != DocumentStatus.DUPLICATE,
+            Document.deleted_at.is_(None),
+        )
+        .order_by(Document.created_at, Document.id)
+        .limit(1)
+    )
+
+
+def earliest_copy(session: Session, company_id: int, sha256: str) -> str | None:
+    """The id of the company's earliest live document with these bytes (before adding one)."""
+    return session.scalar(_originals(company_id, sha256))
 
 
 def find_original(session: Session, document: Document) -> str | None:
     """The id of the company's earliest live document with the same sha256, created before this.
 
     "Earlier" is decided by (created_at, id), so two uploads racing each other agree on which
-    one is the original. Soft-deleted documents are no originals: sending the file again after
-    deleting it is a new document.
+    one is the original.
     """
     return session.scalar(
-        select(Document.id)
-        .where(
-            Document.company_id == document.company_id,
-            Document.sha256 == document.sha256,
+        _originals(document.company_id, document.sha256).where(
             Document.id != document.id,
-            Document.status != DocumentStatus.DUPLICATE,
-            Document.deleted_at.is_(None),
             tuple_(Document.created_at, Document.id) < (document.created_at, document.id),
         )
-        .order_by(Document.created_at, Document.id)
-        .limit(1)
     )
 
 

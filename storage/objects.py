@@ -288,15 +288,22 @@ class FilesystemStore:
                     raise ValueError(f"stream ended after {size} bytes; {length} were announced")
                 out.flush()
                 os.fsync(out.fileno())
-                inode = os.fstat(out.fileno()).st_ino
+                written = os.fstat(out.fileno())
+            info = ObjectInfo(
+                key=key,
+                size=size,
+                etag=digest.hexdigest(),
+                content_type=content_type,
+                last_modified=datetime.fromtimestamp(written.st_mtime, tz=UTC),
+            )
             # Sidecar first: if we crash before the data rename, its inode no longer matches.
             self._write_meta(
                 path,
                 {
                     "content_type": content_type,
-                    "etag": digest.hexdigest(),
+                    "etag": info.etag,
                     "size": size,
-                    "inode": inode,
+                    "inode": written.st_ino,
                 },
             )
             temp_path.replace(path)
@@ -304,7 +311,7 @@ class FilesystemStore:
         except BaseException:
             temp_path.unlink(missing_ok=True)
             raise
-        return self.stat(key)
+        return info
 
     def put_many(
         self, objects: Sequence[tuple[str, bytes]], *, content_type: str = DEFAULT_CONTENT_TYPE
@@ -742,7 +749,6 @@ class MinioStore:
             return self._presigner.presigned_get_object(
                 self._bucket, key, expires=expires, response_headers=headers
             )
-
 
     def upload_form(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import Base, utcnow
@@ -36,9 +36,7 @@ class TaskRun(Base):
     task_id: Mapped[str] = mapped_column(String(64), unique=True)  # Celery's id
     name: Mapped[str] = mapped_column(String(200))
     queue: Mapped[str | None] = mapped_column(String(50))
-    document_id: Mapped[str | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE")
-    )
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20))
     published_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
@@ -79,16 +77,17 @@ def add_published(
     session: Session, task_id: str, name: str, *, queue: str, document_id: str | None
 ) -> None:
     """The row of a task about to be published for the first time (a new id: no lookup)."""
-    session.add(
-        TaskRun(
-            task_id=task_id,
-            name=name,
-            queue=queue,
-            document_id=document_id,
-            status=TaskStatus.PUBLISHED,
-            published_at=utcnow(),
-            retries=0,
-        )
+    session.execute(
+        insert(TaskRun.__table__),
+        {
+            "task_id": task_id,
+            "name": name,
+            "queue": queue,
+            "document_id": document_id,
+            "status": TaskStatus.PUBLISHED,
+            "published_at": utcnow(),
+            "retries": 0,
+        },
     )
 
 

@@ -1,9 +1,9 @@
 """A stored file becomes a queued document: the one path for every way a file arrives.
 
-The API upload, `papeleo process` and direct uploads (bucket events, the reconciler) build the
-``Document`` row, call `register_document` inside their transaction and `publish` once it has
-committed. The chain's first task is recorded as published in that same transaction, so an
-upload costs one commit, not one for the document and one for the task table.
+The API upload, `papeleo process` and direct uploads (bucket events, the reconciler) describe
+the stored file as a `NewDocument`, call `register_document` inside their transaction and
+`publish` once it has committed. The chain's first task is recorded as published in that same
+transaction, so an upload costs one commit, not one for the document and one for the task table.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from celery import chain
 from sqlalchemy.orm import Session
 
-from storage.duplicates import mark_duplicate
-from storage.models import Document, DocumentEvent, DocumentStatus, Step, utcnow
+from storage.duplicates import earliest_copy
+from storage.intake import NewDocument, insert_document
+from storage.models import utcnow
 from storage.tasks import add_published
 from workers.documents import document_chain
-from workers.duplicates import record_duplicate
 from workers.queues import TASK_QUEUES
 from workers.signals import RECORDED_HEADER
 
@@ -34,33 +34,22 @@ class Registered:
     chain: chain | None
 
 
-def register_document(session: Session, document: Document) -> Registered:
-    """Add ``document`` (a stored upload) as ``queued``, or as ``duplicate`` of an earlier one.
+def register_document(session: Session, new: NewDocument) -> Registered:
+    """Add ``new`` as ``queued``, or as ``duplicate`` of the company's earlier copy.
 
     The caller commits, then calls `publish`. A duplicate keeps its row and history line but
-    gets no chain: the same bytes are not processed twice for one company.
+    gets no chain: the same bytes are not processed twice for one company. Two copies racing
+    each other both see no original here; the chain's own check settles which one is.
     """
-    document.status = DocumentStatus.QUEUED
-    document.run = 1
-    session.add(document)
-    # A new document has no history yet: add its first line without looking for one.
-    session.add(
-        DocumentEvent(
-            document=document, run=1, step=Step.NORMALIZE, status="queued", queued_at=utcnow()
-        )
-    )
-    session.flush()  # created_at is set: it decides which of two racing copies is the original
-    original = mark_duplicate(session, document)
+    original = earliest_copy(session, new.company_id, new.sha256)
+    insert_document(session, new, duplicate_of=original, at=utcnow())
     if original is not None:
-        record_duplicate(session, document, original)
-        return Registered(document.id, original, None)
-    signature = document_chain(document.id)
+        return Registered(new.id, original, None)
+    signature = document_chain(new.id)
     signature.freeze()  # fixes the task ids, so the first one can be recorded now
     first = signature.tasks[0]
-    add_published(
-        session, first.id, first.task, queue=TASK_QUEUES[first.task], document_id=document.id
-    )
-    return Registered(document.id, None, signature)
+    add_published(session, first.id, first.task, queue=TASK_QUEUES[first.task], document_id=new.id)
+    return Registered(new.id, None, signature)
 
 
 def publish(registered: Registered) -> None:

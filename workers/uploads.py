@@ -22,8 +22,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
+from storage.intake import NewDocument
 from storage.keys import company_prefix
-from storage.models import Document, utcnow
+from storage.models import utcnow
 from storage.objects import ObjectNotFound
 from storage.uploads import ObjectEventRecord, PendingUpload, UploadState
 from workers.intake import publish, register_document
@@ -87,7 +88,7 @@ def register_object(runtime: Runtime, created: ObjectCreated) -> Registration:
             ).one()
             if upload.state == UploadState.REGISTERED:
                 return Registration(Outcome.DUPLICATE, created.key, upload_id)
-            document = Document(
+            document = NewDocument(
                 id=upload.id,
                 company_id=upload.company_id,
                 activity_id=upload.activity_id,

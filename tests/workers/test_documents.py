@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from ingest.accounts import ensure_account
 from ingest.uploads import store_upload
 from storage.history import mark_queued
+from storage.intake import NewDocument
 from storage.models import Company, Document, DocumentEvent, Notification, Role, Step
 from tests.documents import invoice_pdf_bytes, make_invoice
 from workers import documents as tasks
@@ -37,8 +39,8 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
         reset_runtime()
 
 
-def stored_document(session: Session, body: bytes, name: str) -> Document:
-    """A client's stored upload of ``body`` as a Document row not yet added to ``session``."""
+def stored_document(session: Session, body: bytes, name: str) -> NewDocument:
+    """A client's stored upload of ``body``, not yet registered."""
     runtime = get_runtime()
     user = ensure_account(
         session,
@@ -57,7 +59,7 @@ def stored_document(session: Session, body: bytes, name: str) -> Document:
         file_name=name,
         content_type=None,
     )
-    return Document(
+    return NewDocument(
         id=stored.document_id,
         company_id=company.id,
         fiscal_year=2026,
@@ -72,7 +74,7 @@ def stored_document(session: Session, body: bytes, name: str) -> Document:
 
 def new_document(body: bytes, name: str) -> str:
     with get_runtime().sessions.begin() as session:
-        document = stored_document(session, body, name)
+        document = Document(**asdict(stored_document(session, body, name)))
         session.add(document)
         session.flush()
         mark_queued(session, document, Step.NORMALIZE)
