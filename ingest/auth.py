@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -69,13 +70,17 @@ def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, date
     return token, expires_at
 
 
+# Statements every request runs are built once: building one costs more than running it.
+_USER_FOR_TOKEN: Final = (
+    select(User, ApiToken.revoked_at, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user owning a valid, unexpired, unrevoked token."""
-    row = session.execute(
-        select(User, ApiToken.revoked_at, ApiToken.expires_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_digest(token))
-    ).first()
+    row = session.execute(_USER_FOR_TOKEN, {"token_hash": token_digest(token)}).first()
     if row is None:
         return None
     user, revoked_at, expires_at = row
@@ -92,6 +97,21 @@ def visible_companies(user: User) -> Select[tuple[Company]]:
     return query.join(Membership, Membership.company_id == Company.id).where(
         Membership.user_id == user.id
     )
+
+
+_ADVISORY_COMPANY: Final = select(Company.id).where(
+    Company.id == bindparam("company_id"), Company.advisory_id == bindparam("advisory_id")
+)
+_MEMBER_COMPANY: Final = _ADVISORY_COMPANY.join(
+    Membership, Membership.company_id == Company.id
+).where(Membership.user_id == bindparam("user_id"))
+
+
+def sees_company(session: Session, user: User, company_id: int) -> bool:
+    """Whether ``company_id`` is among `visible_companies` of ``user`` (one indexed lookup)."""
+    statement = _ADVISORY_COMPANY if user.role == Role.ADVISOR else _MEMBER_COMPANY
+    parameters = {"company_id": company_id, "advisory_id": user.advisory_id, "user_id": user.id}
+    return session.scalar(statement, parameters) is not None
 
 
 def can_read_documents(user: User) -> bool:

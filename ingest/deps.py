@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from ingest.auth import can_read_documents, user_for_token, visible_companies
+from ingest.auth import can_read_documents, sees_company, user_for_token, visible_companies
 from storage.models import Company, Document, Role, User
 from workers.runtime import Runtime, get_runtime
 
@@ -65,10 +65,7 @@ def readable_company(session: Session, user: User, company_id: int) -> Company:
 
 def require_readable_company(session: Session, user: User, company_id: int) -> None:
     """`readable_company` without loading the company: for routes that need only its id."""
-    if not can_read_documents(user):
-        raise NOT_FOUND
-    visible = visible_companies(user).with_only_columns(Company.id).where(Company.id == company_id)
-    if session.scalar(visible) is None:
+    if not can_read_documents(user) or not sees_company(session, user, company_id):
         raise NOT_FOUND
 
 

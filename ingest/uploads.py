@@ -6,7 +6,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from storage.keys import ObjectRole, object_key
 from storage.models import new_id
@@ -14,7 +14,10 @@ from storage.objects import ObjectStore
 
 
 class HashingReader(io.RawIOBase):
-    """Wraps a stream: counts and hashes what the store reads from it."""
+    """Wraps a stream: counts and hashes what the store reads from it.
+
+    Stores only call ``read(n)``, so it passes reads straight through: no buffer in between.
+    """
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
@@ -24,13 +27,11 @@ class HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._raw.read(-1 if size is None else size)
         self.sha256.update(data)
-        self.size += n
-        return n
+        self.size += len(data)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ def store_upload(
     reader = HashingReader(stream)
     store.put(
         key,
-        io.BufferedReader(reader, buffer_size=1024 * 1024),
+        cast(BinaryIO, reader),
         length=length,
         content_type=content_type or "application/octet-stream",
     )

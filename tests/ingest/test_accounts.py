@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from ingest.auth import sees_company, visible_companies
 from storage.logins import LoginFailure
-from storage.models import ApiToken, utcnow
+from storage.models import ApiToken, Company, User, utcnow
 from tests.ingest.portal import PASSWORDS, Portal, portal_fixture  # noqa: F401 - the fixture
 from workers.runtime import get_runtime
 
@@ -66,9 +67,7 @@ def test_repeated_failed_logins_are_slowed_per_user(portal: Portal):
     assert login(p, "luis").status_code == 200  # other users are not affected
     # Once the delay has passed, the right password works and the streak is forgotten.
     with get_runtime().sessions.begin() as session:
-        session.execute(
-            update(LoginFailure).values(blocked_until=utcnow() - timedelta(seconds=1))
-        )
+        session.execute(update(LoginFailure).values(blocked_until=utcnow() - timedelta(seconds=1)))
     assert login(p, "ana").status_code == 200
     with get_runtime().sessions() as session:
         assert session.get(LoginFailure, "user:6:ana") is None
@@ -83,9 +82,7 @@ def test_delays_double_and_an_ip_guessing_many_users_is_slowed(portal: Portal):
         first = session.get_one(LoginFailure, "user:9:bea")
         first_delay = first.blocked_until - first.last_failure_at
     with get_runtime().sessions.begin() as session:
-        session.execute(
-            update(LoginFailure).values(blocked_until=utcnow() - timedelta(seconds=1))
-        )
+        session.execute(update(LoginFailure).values(blocked_until=utcnow() - timedelta(seconds=1)))
     login(p, "bea", "wrong")
     with get_runtime().sessions() as session:
         second = session.get_one(LoginFailure, "user:9:bea")
@@ -99,3 +96,18 @@ def test_delays_double_and_an_ip_guessing_many_users_is_slowed(portal: Portal):
             json={"advisory_code": "6", "username": f"nadie{number}", "password": "x"},
         )
     assert login(p, "luis").status_code == 429
+
+
+def test_the_one_company_check_agrees_with_the_visible_companies_list(portal: Portal):
+    with get_runtime().sessions() as session:
+        companies = session.scalars(select(Company.id)).all()
+        users = session.scalars(select(User)).all()
+        assert len(companies) > 1
+        assert len({u.role for u in users}) > 1
+        for user in users:
+            visible = set(session.scalars(visible_companies(user).with_only_columns(Company.id)))
+            for company_id in companies:
+                assert sees_company(session, user, company_id) == (company_id in visible), (
+                    user.username,
+                    company_id,
+                )
