@@ -95,3 +95,18 @@ def test_the_same_bytes_again_are_a_duplicate_with_no_chain_and_no_task(runtime)
             select(DocumentEvent.status).where(DocumentEvent.document_id == copy.document_id)
         ).all()
         assert history == ["skipped"]
+
+
+def test_the_same_file_twice_in_one_transaction_is_registered_once(runtime):
+    body = invoice_pdf_bytes(make_invoice(6))
+    with get_runtime().sessions.begin() as session:
+        first = register_document(session, stored_document(session, body, "a.pdf"))
+        second = register_document(session, stored_document(session, body, "b.pdf"))
+
+    assert first.duplicate_of is None
+    assert second.duplicate_of == first.document_id
+    with get_runtime().sessions() as session:
+        history = session.scalars(
+            select(DocumentEvent.message).where(DocumentEvent.document_id == second.document_id)
+        ).all()
+        assert history == [f"duplicate of {first.document_id}"]
