@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PasswordType, PdfReader, PdfWriter
 
 from pipeline._tesseract import limit_threads
+from pipeline._text import storable
 from pipeline.errors import DocumentError, ErrorCode
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
 from pipeline.photo import crop_to_paper, deskew, enhance_contrast
@@ -250,8 +251,7 @@ def _page_text(reader: PdfReader, index: int) -> str:
         text = reader.pages[index].extract_text()
     except Exception:  # a page whose text can't be extracted just needs OCR
         return ""
-    # NUL bytes break PostgreSQL text columns and mean nothing to a reader.
-    return text.replace("\x00", "") if text else ""
+    return storable(text) if text else ""
 
 
 def _rewrite_pdf(reader: PdfReader, out_pdf: Path) -> None:
