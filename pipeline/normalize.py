@@ -17,10 +17,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PasswordType, PdfReader, PdfWriter
 
 from pipeline._tesseract import limit_threads
-from pipeline._text import storable
 from pipeline.errors import DocumentError, ErrorCode
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
 from pipeline.photo import crop_to_paper, deskew, enhance_contrast
+from pipeline.storable import storable
 
 pillow_heif.register_heif_opener()
 

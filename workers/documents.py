@@ -25,6 +25,7 @@ from pipeline.filetype import FileType
 from pipeline.normalize import NormalizedDocument, normalize_upload
 from pipeline.ocr import OcrResult, layer_path, merge_text, ocr_pdf_pages
 from pipeline.searchable import build_searchable_pdf
+from pipeline.storable import storable
 from storage.db import transaction
 from storage.history import mark_finished, mark_queued, mark_started
 from storage.history import step_event as history_row
@@ -165,7 +166,7 @@ def fail_document(document_id: str, step: Step, code: ErrorCode, detail: str) ->
             session,
             history_row(session, document, step),
             StepStatus.FAILED,
-            message=detail[:2000],
+            message=storable(detail)[:2000],
             error_code=code.value,
         )
         if step != Step.NOTIFY:
@@ -181,7 +182,7 @@ def _notify_step_failed(document_id: str, code: ErrorCode, detail: str) -> None:
                 session,
                 history_row(session, document, Step.NOTIFY),
                 StepStatus.FAILED,
-                message=detail[:2000],
+                message=storable(detail)[:2000],
                 error_code=code.value,
             )
 

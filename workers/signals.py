@@ -18,6 +18,7 @@ from celery import signals, states
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.storable import storable
 from storage.db import transaction
 from storage.models import Document, DocumentEvent, StepStatus, utcnow
 from storage.tasks import (
@@ -116,7 +117,7 @@ def _retried(sender: Any = None, request: Any = None, reason: Any = None, **_: A
             request.id,
             sender.name,
             error_type=_error_type(reason),
-            error_message=str(reason),
+            error_message=storable(str(reason)),
         )
 
 
@@ -133,7 +134,7 @@ def _failed(
             sender.name,
             TaskStatus.FAILED,
             error_type=type(exception).__name__ if exception else None,
-            error_message=str(exception) if exception else None,
+            error_message=storable(str(exception)) if exception else None,
         )
 
 

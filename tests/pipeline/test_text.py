@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline._text import storable
 from pipeline.normalize import normalize_upload
+from pipeline.storable import storable
 
 
 @pytest.mark.parametrize(

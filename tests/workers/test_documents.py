@@ -16,6 +16,7 @@ from ingest.uploads import store_upload
 from storage.history import mark_queued
 from storage.intake import NewDocument
 from storage.models import Company, Document, DocumentEvent, Notification, Role, Step
+from storage.tasks import TaskRun
 from tests.documents import invoice_pdf_bytes, make_invoice
 from workers import documents as tasks
 from workers.app import app as celery_app
@@ -138,6 +139,27 @@ def test_a_permanent_error_fails_the_document_and_stops_the_chain(runtime):
         ).all()
         assert kinds == ["document_failed"]
         assert get_runtime().store.exists(document.original_key)
+
+
+def test_an_unexpected_error_whose_message_a_database_refuses_still_fails_the_document(
+    runtime, monkeypatch
+):
+    # Text from the wild in an exception message (a lone UTF-16 half from a PDF's text layer)
+    # must not stop the failure from being recorded: the document would stay "processing".
+    def broken(*_args, **_kwargs):
+        raise ValueError("cannot read '+33\ud83d 4 50 44 68 99'")
+
+    monkeypatch.setattr(tasks, "normalize_upload", broken)
+    document_id = new_document(invoice_pdf_bytes(make_invoice(8)), "factura.pdf")
+    with pytest.raises(ValueError, match="cannot read"):  # eager mode re-raises it
+        tasks.document_chain(document_id).apply_async()
+    with get_runtime().sessions() as session:
+        document = session.get_one(Document, document_id)
+        assert (document.status, document.error_code) == ("failed", "internal_error")
+        task = session.scalars(select(TaskRun).where(TaskRun.status == "failed")).one()
+        assert task.error_message == "cannot read '+33 4 50 44 68 99'"
+        failed = next(e for e in document.events if e.step == "normalize")
+        assert failed.message == "ValueError: cannot read '+33 4 50 44 68 99'"
 
 
 def test_a_missing_document_is_ignored(runtime):
