@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ingest.accounts import ensure_account, ensure_demo
 from ingest.payroll_cli import payroll, payslips
 from ingest.schemas import DocumentOut
-from ingest.uploads import display_name_for, store_upload
+from ingest.uploads import clean_name, display_name_for, store_upload
 from storage.intake import NewDocument
 from storage.migrate import upgrade
 from storage.models import Company, Document, Role, Source
@@ -338,7 +338,7 @@ def _process_in_process(file: Path, category: str | None) -> DocumentOut:
             uploaded_by=demo.user_id,
             source=Source.CLI,
             category=category,
-            original_name=file.name[:255],
+            original_name=clean_name(file.name) or "documento",
             display_name=display_name_for(file.name, None, 0, 1),
             sha256=stored.sha256,
             size=stored.size,

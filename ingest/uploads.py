@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import BinaryIO, cast
+from typing import BinaryIO, Final, cast
 
 from storage.keys import ObjectRole, object_key
 from storage.models import new_id
@@ -32,6 +33,10 @@ class HashingReader(io.RawIOBase):
         self.sha256.update(data)
         self.size += len(data)
         return data
+
+
+# Unicode categories dropped from names: controls, format characters, surrogates.
+_UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +70,22 @@ def store_upload(
     return StoredUpload(document_id, key, reader.size, reader.sha256.hexdigest())
 
 
+def clean_name(name: str) -> str:
+    """A file name as people and databases can take it: NFC, without control or format
+    characters (NUL, which PostgreSQL refuses; bidi overrides, which can disguise an
+    extension: "factura\u202efdp.exe"), lone surrogates, or surrounding blanks; at most 255."""
+    composed = unicodedata.normalize("NFC", name)
+    kept = "".join(c for c in composed if unicodedata.category(c) not in _UNPRINTABLE)
+    return kept.strip()[:255]
+
+
 def display_name_for(original_name: str, chosen: str | None, index: int, count: int) -> str:
     """The name shown in the history: the uploader's rename, numbered when several files."""
-    original = PurePath(original_name.replace("\\", "/")).name or "documento"
-    if not chosen or not chosen.strip():
-        return original[:255]
-    name = chosen.strip()
+    original = clean_name(PurePath(original_name.replace("\\", "/")).name) or "documento"
+    chosen = clean_name(chosen or "")
+    if not chosen:
+        return original
+    name = chosen
     suffix = PurePath(original).suffix
     if suffix and not name.lower().endswith(suffix.lower()):
         name = f"{name}{' ' + str(index + 1) if count > 1 else ''}{suffix.lower()}"

@@ -36,7 +36,7 @@ from ingest.schemas import (
     UploadedDocument,
     UploadResponse,
 )
-from ingest.uploads import display_name_for, store_upload
+from ingest.uploads import clean_name, display_name_for, store_upload
 from storage.audit import AuditAction, DocumentAudit, audit
 from storage.intake import NewDocument
 from storage.models import (
@@ -127,7 +127,7 @@ def _accept_upload(
         registered: list[Registered] = []
         uploaded: list[UploadedDocument] = []
         for index, upload_file in enumerate(files):
-            original_name = upload_file.filename or "documento"
+            original_name = clean_name(upload_file.filename or "") or "documento"
             stored = store_upload(
                 rt.store,
                 upload_file.file,
@@ -146,7 +146,7 @@ def _accept_upload(
                 uploaded_by=user.id,
                 source=form.source,
                 category=form.category,
-                original_name=original_name[:255],
+                original_name=original_name,
                 display_name=display_name,
                 sha256=stored.sha256,
                 size=stored.size,

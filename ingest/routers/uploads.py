@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ingest.deps import NOT_FOUND, RuntimeDep, SessionDep, UserDep, readable_company
-from ingest.uploads import display_name_for
+from ingest.uploads import clean_name, display_name_for
 from storage.keys import ObjectRole, object_key
 from storage.models import Activity, Source, new_id, utcnow
 from storage.objects import FilesystemStore, MinioStore
@@ -105,7 +105,7 @@ def create_upload(
             activity_id=body.activity_id,
             fiscal_year=year,
             category=body.category,
-            original_name=body.file_name[:255],
+            original_name=clean_name(body.file_name) or "documento",
             display_name=display_name_for(body.file_name, body.name, 0, 1),
             content_type=content_type,
             max_bytes=settings.max_upload_bytes,

@@ -156,6 +156,42 @@ def test_upload_stores_the_file_and_queues_the_document(tenants: Tenants):
     assert detail["history"][0]["status"] == "queued"
 
 
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        (b"Factura A\xc3\xb1o.pdf", "Factura Año.pdf"),
+        (b"fa\xcc\x81ctura.pdf", "fáctura.pdf"),  # decomposed accent composed (NFC)
+        (b"a\x00b.pdf", "ab.pdf"),  # NUL: PostgreSQL refuses it in text
+        (b"factura\xe2\x80\xaefdp.exe", "facturafdp.exe"),  # a bidi override disguising .exe
+        (b"../../etc/passwd", "passwd"),
+        (b" \t ", "documento"),
+    ],
+)
+def test_file_names_are_cleaned_as_they_arrive(tenants: Tenants, sent: bytes, shown: str):
+    boundary = "papeleo-test"
+    body = (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="files"; filename="'
+        + sent
+        + b'"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 '
+        + sent
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    multipart = f"multipart/form-data; boundary={boundary}"
+    response = tenants.client.post(
+        f"/v1/companies/{tenants.own_company}/documents",
+        content=body,
+        headers=tenants.as_user("ana") | {"Content-Type": multipart},
+    )
+    assert response.status_code == 202, response.text
+    document = response.json()["documents"][0]
+    assert document["display_name"] == shown
+    with get_runtime().sessions() as session:
+        saved = session.get_one(Document, document["id"])
+        assert saved.display_name == shown
+        assert saved.original_name.endswith(shown)  # as sent, folders included, but clean
+
+
 def test_unknown_category_and_foreign_activity_are_refused(tenants: Tenants):
     files = [("files", ("a.pdf", b"%PDF-1.4", "application/pdf"))]
     assert upload(tenants, "ana", tenants.own_company, files, category="recetas").status_code == 422
