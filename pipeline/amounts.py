@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -82,21 +83,46 @@ _MONTHS: Final = MONTH_NUMBERS | {
     "jul": 7,
     "ago": 8,
     "sep": 9,
+    "sept": 9,
     "oct": 10,
     "nov": 11,
     "dic": 12,
+    # Tills with English firmware: the other abbreviations are the same as in Spanish.
+    "jan": 1,
+    "apr": 4,
+    "aug": 8,
+    "dec": 12,
 }
+_DIGIT: Final = r"[0-9Oo]"
 DATE_PATTERN: Final = re.compile(
-    r"(?<![\dA-Za-z])(?P<d>[0-3Oo]?[0-9Oo])\s?[/.\-]\s?(?P<m>[01Oo]?[0-9Oo]|[a-z]{3})\s?[/.\-]\s?"
-    r"(?P<y>(?:19|20)[0-9Oo]{2}|[0-9]{2})(?!\d)",
+    rf"(?<![\dA-Za-z])(?P<d>{_DIGIT}{{1,2}})\s?[/.\-]\s?(?P<m>{_DIGIT}{{1,2}}|[a-z]{{3}})\s?[/.\-]\s?"
+    rf"(?P<y>{_DIGIT}{{4}}|[0-9]{{2}})(?!\d)",
     re.IGNORECASE,
 )
+# Year first, as some till software prints it: "2026-01-25".
+ISO_DATE_PATTERN: Final = re.compile(
+    rf"(?<![\dA-Za-z])(?P<y>{_DIGIT}{{4}})[/.\-](?P<m>{_DIGIT}{{1,2}})[/.\-](?P<d>{_DIGIT}{{1,2}})(?!\d)",
+    re.IGNORECASE,
+)
+# A month by name or abbreviation between spaces or dashes: "9 de septiembre de 2026",
+# "11 MAR 2025", "16-ABR-2025", "12 nov. 26".
 WORDED_DATE_PATTERN: Final = re.compile(
-    r"(?<!\d)(?P<d>\d{1,2})\s+de\s+(?P<m>"
-    + "|".join(m for m in _MONTHS if len(m) > 3)
-    + r")\s+(?:de\s+|del\s+)?(?P<y>\d{4})(?!\d)",
+    rf"(?<![\dA-Za-z])(?P<d>{_DIGIT}{{1,2}})(?:\s+de)?[\s/.\-]+(?P<m>[a-z]{{3,10}})\.?"
+    rf"(?:\s+del?)?[\s/.\-]+(?P<y>{_DIGIT}{{4}}|[0-9]{{2}})(?![\dA-Za-z])",
     re.IGNORECASE,
 )
+# Till fonts print a slashed or dotted zero that OCR reads as 8, 6 or 9; tried in place of
+# a zero only when the date is impossible as read ("2826", month "89").
+_ZERO_LOOKALIKES: Final = "869"
+
+
+@dataclass(frozen=True, slots=True)
+class DateMatch:
+    """A date found in text, where it starts, and whether OCR digit slips were repaired."""
+
+    date: dt.date
+    start: int
+    repaired: bool
 
 
 def parse_date_parts(day: str, month: str, year: str) -> dt.date | None:
@@ -107,18 +133,53 @@ def parse_date_parts(day: str, month: str, year: str) -> dt.date | None:
     if month_number is None:
         return None
     full_year = int(year) + 2000 if len(year) == 2 else int(year)
+    if not 1990 <= full_year <= 2100:
+        return None
     try:
         return dt.date(full_year, month_number, int(day))
     except ValueError:
         return None
 
 
+def _zero_repairs(part: str) -> list[str]:
+    """``part`` with one zero lookalike (see _ZERO_LOOKALIKES) read as 0, each way."""
+    return [
+        part[:i] + "0" + part[i + 1 :] for i, char in enumerate(part) if char in _ZERO_LOOKALIKES
+    ]
+
+
+def read_date(day: str, month: str, year: str) -> tuple[dt.date, bool] | None:
+    """(date, repaired) from printed parts. An impossible date gets zero-lookalike fixes
+    (one per part, fewest first) and is kept only if one date comes out at that count."""
+    if (date := parse_date_parts(day, month, year)) is not None:
+        return date, False
+    options = [
+        [(part, 0)] + ([] if part.isalpha() else [(fix, 1) for fix in _zero_repairs(part)])
+        for part in (day, month, year)
+    ]
+    by_changes: dict[int, set[dt.date]] = {}
+    for (d, a), (m, b), (y, c) in itertools.product(*options):
+        if a + b + c and (date := parse_date_parts(d, m, y)) is not None:
+            by_changes.setdefault(a + b + c, set()).add(date)
+    if not by_changes:
+        return None
+    fewest = by_changes[min(by_changes)]
+    return (next(iter(fewest)), True) if len(fewest) == 1 else None
+
+
+def find_date_matches(text: str) -> list[DateMatch]:
+    """Every valid day-first (or ISO year-first) date in ``text``, in order of position."""
+    found: dict[int, DateMatch] = {}
+    for pattern in (DATE_PATTERN, ISO_DATE_PATTERN, WORDED_DATE_PATTERN):
+        for match in pattern.finditer(text):
+            if match.start() in found:
+                continue
+            read = read_date(match.group("d"), match.group("m"), match.group("y"))
+            if read is not None:
+                found[match.start()] = DateMatch(read[0], match.start(), read[1])
+    return [found[start] for start in sorted(found)]
+
+
 def find_dates(text: str) -> list[tuple[dt.date, int]]:
     """Every valid day-first date in ``text`` with its position, in order."""
-    found: list[tuple[dt.date, int]] = []
-    for pattern in (DATE_PATTERN, WORDED_DATE_PATTERN):
-        for match in pattern.finditer(text):
-            date = parse_date_parts(match.group("d"), match.group("m"), match.group("y"))
-            if date is not None and 1990 <= date.year <= 2100:
-                found.append((date, match.start()))
-    return sorted(found, key=lambda item: item[1])
+    return [(match.date, match.start) for match in find_date_matches(text)]

@@ -18,13 +18,22 @@ from typing import Any, Final
 from stdnum.es import dni
 
 from pipeline._text import fold
-from pipeline.amounts import find_amounts, find_dates, format_amount
+from pipeline.amounts import DateMatch, find_amounts, find_date_matches, find_dates, format_amount
 from pipeline.facturae import FacturaeDocument
 from pipeline.facturx import CrossIndustryInvoice
 from pipeline.fields import compact_tax_id, find_iban, is_valid_tax_id
 from pipeline.qr import FiscalQr
 from pipeline.spanish import MONTH_NUMBERS, MONTHS
-from pipeline.vat import SURCHARGE_RATES, VatLine, check_vat, percent_of, rate_text
+from pipeline.vat import (
+    SURCHARGE_RATES,
+    VatLine,
+    VatRow,
+    check_vat,
+    percent_of,
+    rate_from_amounts,
+    rate_text,
+    settle_vat_rows,
+)
 
 
 class FieldSource(StrEnum):
@@ -84,6 +93,8 @@ _ID_TOKEN: Final = re.compile(
     re.IGNORECASE,
 )
 _SEPARATORS: Final = re.compile(r"[\s.\-]")
+# "CIF", "N.I.F.", and OCR's "N.1.F." or "C.l.F." right before a token.
+_ID_LABEL: Final = re.compile(r"(c\W?[i1l|]\W?f|n\W?[i1l|]\W?[fe])\W{0,4}$")
 _DNI_LETTER_LOST: Final = re.compile(
     r"(?:n\.?i\.?f|dni)\W{0,4}(\d{8})(?:[)\]}!]|\s*$)", re.IGNORECASE | re.MULTILINE
 )
@@ -103,22 +114,43 @@ class TaxIdHit:
     repaired: bool
 
 
-def _repair_tax_id(token: str) -> str | None:
-    """A valid NIF/CIF/NIE from an OCR token with letter/digit confusions, or None."""
+def _repair_tax_id(token: str, *, labelled: bool = False) -> str | None:
+    """A valid NIF/CIF/NIE from an OCR token with letter/digit confusions, or None.
+
+    Fewest changes first, and a company's CIF before a person's NIF when both fit (a
+    misread first letter, "629241502" → G29241502, or last, → 62924150Z). A token behind a
+    "CIF"/"NIF" label may also have one zero printed slashed and read as 8, 6 or 9.
+    """
     token = _SEPARATORS.sub("", token).upper()
     if len(token) != 9:
         return None
     if is_valid_tax_id(token):
         return token
     middle = token[1:8].translate(_TO_DIGIT)
-    heads = {token[0], _TO_LETTER.get(token[0], token[0]), token[0].translate(_TO_DIGIT)}
-    tails = {token[8], token[8].translate(_TO_DIGIT), _TO_LETTER.get(token[8], token[8])}
-    for head in heads:
-        for tail in tails:
-            candidate = head + middle + tail
-            if is_valid_tax_id(candidate):
-                return candidate
-    return None
+    first, last = token[0], token[8]
+    heads = dict.fromkeys([first, _TO_LETTER.get(first, first), first.translate(_TO_DIGIT)])
+    tails = dict.fromkeys([last, last.translate(_TO_DIGIT), _TO_LETTER.get(last, last)])
+    candidates = [head + middle + tail for head in heads for tail in tails]
+    if labelled:
+        candidates += [
+            head + middle[:i] + "0" + middle[i + 1 :] + tail
+            for head in heads
+            for tail in tails
+            for i, digit in enumerate(middle)
+            if digit in "869"
+        ]
+    valid = [c for c in dict.fromkeys(candidates) if is_valid_tax_id(c)]
+    if not valid:
+        return None
+    changes = {c: sum(a != b for a, b in zip(c, token, strict=True)) for c in valid}
+    fewest = min(changes.values())
+    best = [c for c in valid if changes[c] == fewest]
+    companies = [c for c in best if not _is_person_id(c)]
+    people = [c for c in best if _is_person_id(c)]
+    # Two readings of the same kind: a checksum passed by chance, nothing to choose by.
+    if len(companies) == 1:
+        return companies[0]
+    return people[0] if not companies and len(people) == 1 else None
 
 
 def find_tax_id_hits(text: str) -> list[TaxIdHit]:
@@ -128,12 +160,10 @@ def find_tax_id_hits(text: str) -> list[TaxIdHit]:
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     for match in _ID_TOKEN.finditer(text):
         raw = _SEPARATORS.sub("", match.group(1)).upper()
-        labelled = re.search(
-            r"(cif|nif|nie)\W{0,4}$", fold(text[max(0, match.start() - 12) : match.start()])
-        )
+        labelled = _ID_LABEL.search(fold(text[max(0, match.start() - 12) : match.start()]))
         if raw.isdigit() and len(raw) == 9 and not labelled:
             continue  # phone numbers, account fragments; a labelled one is a misread CIF
-        value = _repair_tax_id(raw)
+        value = _repair_tax_id(raw, labelled=labelled is not None)
         if value is None or value in seen:
             continue
         seen.add(value)
@@ -155,10 +185,11 @@ def _is_person_id(value: str) -> bool:
 
 # --- text readers --------------------------------------------------------------------------
 
+# Spaces are optional inside the explicit labels: OCR glues them ("TOTALAPAGAR").
 _TOTAL_LABELS: Final = (
     re.compile(
-        r"\b(total a pagar|importe total|total factura|total \(?eur|total \(?€|"
-        r"total a percibir|importe a pagar|total ticket)"
+        r"\b(total ?a ?pagar|importe ?total|total ?factura|total ?\(?eur|total ?\(?€|"
+        r"total ?a ?percibir|importe ?a ?pagar|total ?ticket)"
     ),
     re.compile(r"\b(total|importe)\b"),
 )
@@ -167,9 +198,26 @@ _NOT_TOTAL: Final = re.compile(
     r"impuestos|devengado|a deducir|aportacion)|entregado|efectivo|cambio|base imponible|"
     r"precio|litros)\b"
 )
-_RATE: Final = r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%"
+# "10%", "10,00 %" and, from OCR, "10, 00%".
+_RATE: Final = r"(\d{1,2}(?:[.,]\s?\d{1,2})?)\s?%"
 _VAT_ROW: Final = re.compile(r"(?:iva|i\.v\.a\.|tipo)?\s*" + _RATE + r"(?!\s*incl)")
+# A VAT row starts with its rate, maybe behind OCR specks, a rate code and a mangled "IVA"
+# ("| 10%", "A 4%", "C IWA21%"); inside a table, behind anything short ("1 A 10%").
+_ROW_START: Final = re.compile(
+    r"^\W{0,3}(?:[a-z]{1,2}\W{1,3})?(?:[a-z]{2,4}\s?)?\d{1,2}(?:[.,]\s?\d{1,2})?\s?%"
+)
+_TABLE_ROW_START: Final = re.compile(r"^.{0,8}?(?<![\d.,])\d{1,2}(?:[.,]\s?\d{1,2})?\s?%")
 _BASE_LABEL: Final = re.compile(r"\b(base imponible|base|b\.i\.)\b")
+_QUOTA_LABEL: Final = re.compile(r"\b(cuota|cucta|c\.\s?iva)\b")
+# The header of a VAT table: "IVA BASE CUOTA", "%IVA B.IMPONIBLE C.IVA", "TIPO BASE IVA TOTAL".
+_TABLE_HEADER: Final = re.compile(
+    r"(\biva|\b[l1|]?[vw]a\b|\btipo|%).{0,20}\b(base|b\.\s?imp|b\.i\.)"
+)
+# Amounts whose decimal separator OCR lost ("2221" for 22,21): only read so inside VAT rows,
+# where every number has cents and the row's arithmetic confirms the reading.
+_BARE_CENTS: Final = re.compile(r"(?<![\d.,:;])\d{3,5}(?![\d%]|[.,:;]\d)")
+# ... or that read it as a colon ("11:77"): inside VAT rows there are no times.
+_COLON_CENTS: Final = re.compile(r"(?<![\d.,:;])(\d{1,4})[:;](\d{2})(?![\d:])")
 _INCLUDED: Final = re.compile(r"\biva\s*" + _RATE + r"\s*incl")
 _SURCHARGE: Final = re.compile(r"recargo (de )?equivalencia\s*" + _RATE)
 _IRPF: Final = re.compile(r"(?:retencion|irpf)[^%\n]{0,25}?" + _RATE)
@@ -192,7 +240,8 @@ _PAYMENT: Final = (
     ("transferencia", re.compile(r"\b(transferencia|iban)\b")),
     ("domiciliacion", re.compile(r"\b(domiciliacion|recibo domiciliado|adeudo)\b")),
     ("bizum", re.compile(r"\bbizum\b")),
-    ("efectivo", re.compile(r"\b(efectivo|entregado|metalico)\b")),
+    # OCR glues words ("ENTREGAEFECTIVO"); change is only given in cash.
+    ("efectivo", re.compile(r"(efectivo|entregado|metalico|\bcambio\b)")),
 )
 _CURRENCIES: Final = (
     ("EUR", re.compile(r"€|\beur\b|euros?\b")),
@@ -206,26 +255,89 @@ def _line_amounts(line: str) -> list[Decimal]:
 
 
 def _rate(text: str) -> Decimal:
-    return Decimal(text.replace(",", "."))
+    return Decimal(text.replace(",", ".").replace(" ", ""))
 
 
-def read_total(folded_lines: Sequence[str]) -> tuple[Decimal, float, bool] | None:
-    """(amount due, confidence, repaired) from the best-labelled TOTAL line."""
+# Lines that say how the amount due was paid by card (the slip's "IMPORTE:" is a label).
+_CARD_LINE: Final = re.compile(
+    r"(tarjeta|\bvisa\b|mastercard|maestro|\bamex\b|contactless|\btpv\b|datafono)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TotalChoice:
+    """The amount due, how sure we are, and what the other evidence on the page said."""
+
+    value: Decimal
+    confidence: float
+    repaired: bool
+    notes: tuple[str, ...]
+
+
+def choose_total(
+    folded_lines: Sequence[str], vat_sum: Decimal | None = None
+) -> TotalChoice | None:
+    """The amount due from every clue on the page, each worth points: a TOTAL-like label
+    (3 for the explicit labels, 2 for a bare "TOTAL"/"IMPORTE"), the card payment (2), cash
+    tendered minus change (2) and the VAT breakdown's sum ``vat_sum`` (2).
+
+    The value with most points wins (then the better label, then the larger amount, as
+    totals include their parts), so one misread line is outvoted by two that agree.
+    """
+    points: dict[Decimal, int] = {}
+    label_rank: dict[Decimal, int] = {}
+    repaired: dict[Decimal, bool] = {}
+    sources: dict[Decimal, list[str]] = {}
+
+    def vote(value: Decimal, weight: int, source: str, rank: int = 9, slip: bool = False) -> None:
+        points[value] = points.get(value, 0) + weight
+        label_rank[value] = min(label_rank.get(value, 9), rank)
+        repaired[value] = repaired.get(value, False) or slip
+        sources.setdefault(value, []).append(source)
+
     for rank, label in enumerate(_TOTAL_LABELS):
-        found: list[tuple[Decimal, bool]] = []
         for number, line in enumerate(folded_lines):
             hit = label.search(line)
             if hit is None or _NOT_TOTAL.search(line):
                 continue
-            amounts = [a for a in find_amounts(line[hit.end() :])]
+            amounts = find_amounts(line[hit.end() :])
             if not amounts and number + 1 < len(folded_lines):
-                amounts = find_amounts(folded_lines[number + 1])
+                # Label and amount in two cells; not a column header over an item line.
+                following = folded_lines[number + 1]
+                amounts = [] if re.search(r"[a-df-z]{3,}", following) else find_amounts(following)
             if amounts:
-                found.append((amounts[-1].value, amounts[-1].repaired))
-        if found:
-            value, repaired = max(found, key=lambda item: item[0])
-            return value, 0.85 if rank == 0 else 0.75, repaired
-    return None
+                found = amounts[-1]
+                vote(found.value, 3 - rank, "the TOTAL line", rank, found.repaired)
+    for line in folded_lines:
+        amounts = find_amounts(line) if _CARD_LINE.search(line) else []
+        if amounts and not _NOT_TOTAL.search(line):
+            vote(amounts[-1].value, 2, "the card payment", slip=amounts[-1].repaired)
+    if (cash := _tendered_minus_change(folded_lines)) is not None:
+        vote(cash, 2, "cash tendered minus change")
+    if vat_sum is not None:
+        vote(vat_sum, 2, "the VAT breakdown")
+    if not points:
+        return None
+    best = max(points, key=lambda value: (points[value], -label_rank[value], value))
+    rank = label_rank[best]
+    confidence = 0.85 if rank == 0 else 0.75 if rank == 1 else 0.55
+    notes: list[str] = []
+    if len(sources[best]) > 1:
+        confidence = min(0.99, confidence + 0.1)  # two clues agree
+    if rank == 9:
+        notes.append(f"from {' and '.join(sources[best])}")
+    for value, found in sources.items():
+        for source in found:
+            if value == best:
+                continue
+            if source != "the TOTAL line":
+                notes.append(f"{source} says {value}, not {best}")
+                confidence *= 0.6
+            elif rank == 9:
+                # Outvoted: the TOTAL line was misread, or everything else was.
+                notes.append(f"{source} says {value}, not {best}")
+                confidence *= 0.8
+    return TotalChoice(best, round(confidence, 3), repaired[best], tuple(notes))
 
 
 def _next_amounts(folded_lines: Sequence[str], number: int) -> list[Decimal]:
@@ -238,13 +350,60 @@ def _next_amounts(folded_lines: Sequence[str], number: int) -> list[Decimal]:
     return _line_amounts(following)
 
 
+def _row_amounts(text: str, ocr: bool) -> list[Decimal]:
+    """Amounts in a VAT row, in order; from OCR also numbers that lost their decimal comma."""
+    found = [(a.start, a.value) for a in find_amounts(text)]
+    if ocr:
+        taken = [(a.start, a.end) for a in find_amounts(text)]
+        found += [
+            (m.start(), Decimal(m.group()) / 100)
+            for m in _BARE_CENTS.finditer(text)
+            if not any(start <= m.start() < end for start, end in taken)
+        ]
+        found += [
+            (m.start(), Decimal(f"{m.group(1)}.{m.group(2)}"))
+            for m in _COLON_CENTS.finditer(text)
+            if not any(start <= m.start() < end for start, end in taken)
+        ]
+    return [value for _, value in sorted(found)]
+
+
+def _ordered_row(rate: Decimal, amounts: Sequence[Decimal]) -> VatRow:
+    """(base, amount, gross) from a row's numbers; some tills print the amount first."""
+    first, second = amounts[0], amounts[1]
+    gross = amounts[2] if len(amounts) > 2 else None
+    if abs(percent_of(first, rate) - second) > Decimal("0.02") and (
+        abs(percent_of(second, rate) - first) <= Decimal("0.02")
+    ):
+        first, second = second, first
+    return VatRow(rate, first, second, gross)
+
+
 def read_vat_lines(folded_lines: Sequence[str], total: Decimal | None) -> list[VatLine]:
-    """VAT rows: "IVA 21% base cuota" tables, "Base imponible"+"IVA r%" pairs, "IVA r% INCL."."""
-    lines: list[VatLine] = []
+    """VAT rows of a text layer (see `read_vat_breakdown`)."""
+    return read_vat_breakdown(folded_lines, total)[0]
+
+
+def read_vat_breakdown(
+    folded_lines: Sequence[str], total: Decimal | None, *, ocr: bool = False
+) -> tuple[list[VatLine], bool]:
+    """VAT lines and whether OCR slips were repaired in them.
+
+    Reads "IVA 21% base cuota" tables (with a rate code, a total column, specks before the
+    rate), "Base imponible r% …" + "Cuota IVA r% …" pairs, "Base imponible" + "IVA r%"
+    pairs, "IVA r% INCL." and "BASE x CUOTA y". From ``ocr`` text, rows are settled by their
+    arithmetic and ``total`` (see `pipeline.vat.settle_vat_rows`); a text layer is taken
+    as printed.
+    """
+    rows: list[VatRow] = []
     base_alone: Decimal | None = None
+    bases: dict[Decimal, Decimal] = {}
+    quotas: dict[Decimal, Decimal] = {}
     surcharges: dict[Decimal, Decimal] = {}
+    consumed: set[int] = set()
+    in_table = False
     for number, line in enumerate(folded_lines):
-        if _IRPF.search(line):
+        if number in consumed or _IRPF.search(line):
             continue
         if (surcharge := _SURCHARGE.search(line)) is not None:
             amounts = _line_amounts(line[surcharge.end() :])
@@ -253,25 +412,36 @@ def read_vat_lines(folded_lines: Sequence[str], total: Decimal | None) -> list[V
             continue
         if (included := _INCLUDED.search(line)) is not None:
             rate = _rate(included.group(1))
-            nearby = " ".join(folded_lines[number : number + 2])
-            base_match = re.search(r"base\s*[:]?\s*([\d.,]+)", nearby)
-            cuota_match = re.search(r"cuota\s*[:]?\s*([\d.,]+)", nearby)
-            base = (
-                find_amounts(base_match.group(1))[0].value
-                if base_match and find_amounts(base_match.group(1))
-                else None
-            )
-            cuota = (
-                find_amounts(cuota_match.group(1))[0].value
-                if cuota_match and find_amounts(cuota_match.group(1))
-                else None
-            )
-            if base is None and total is not None:
+            pair = _base_and_quota(line[included.end() :], ocr)
+            if pair == (None, None) and number + 1 < len(folded_lines):
+                pair = _base_and_quota(folded_lines[number + 1], ocr)
+                if pair != (None, None):
+                    consumed.add(number + 1)
+            base, quota = pair
+            if base is None and quota is None and total is not None:
                 base = (total / (1 + rate / 100)).quantize(Decimal("0.01"))
-            if base is not None:
-                lines.append(
-                    VatLine(rate, base, cuota if cuota is not None else percent_of(base, rate))
-                )
+            rows.append(VatRow(rate, base, quota))
+            continue
+        rate_hit = re.search(_RATE, line)
+        if rate_hit is not None:
+            before = line[: rate_hit.start()]
+            after = _row_amounts(line[rate_hit.end() :], ocr)
+            if _QUOTA_LABEL.search(before) and after:
+                quotas[_rate(rate_hit.group(1))] = after[-1]
+                continue
+            if _BASE_LABEL.search(before) and after:
+                bases[_rate(rate_hit.group(1))] = after[-1]
+                continue
+        if _BASE_LABEL.search(line) and _QUOTA_LABEL.search(line) and "%" not in line:
+            base, quota = _base_and_quota(line, ocr)
+            if base is not None and quota is not None:
+                # "BASE 13,95 CUOTA 1,40" without its "IVA 10% INCLUIDO": the rate is the
+                # one that turns this base into this amount.
+                if (rate := rate_from_amounts(base, quota)) is not None or ocr:
+                    rows.append(VatRow(rate or Decimal(-1), base, quota))
+                continue
+        if _TABLE_HEADER.search(line) and not find_amounts(line):
+            in_table = True
             continue
         if _BASE_LABEL.search(line) and "%" not in line:
             amounts = _line_amounts(line) or _next_amounts(folded_lines, number)
@@ -279,30 +449,52 @@ def read_vat_lines(folded_lines: Sequence[str], total: Decimal | None) -> list[V
                 base_alone = amounts[-1]
             continue
         row = _VAT_ROW.search(line)
+        # A table row whose rate OCR lost ("> WA& 3.91 0.16 4.07"): its amounts say it.
+        if (
+            row is None
+            and ocr
+            and in_table
+            and not re.search(r"[a-z]{3,}", line)
+            and len(amounts := _row_amounts(line, ocr)) >= 2
+        ):
+            rows.append(_ordered_row(Decimal(-1), amounts))
+            continue
+        tabled = (ocr and bool(_ROW_START.match(line))) or (
+            in_table and bool(_TABLE_ROW_START.match(line))
+        )
         if row is None or (
             "iva" not in line
             and "tipo" not in line
             and not re.match(r"\s*\d{1,2}(?:[.,]\d{1,2})?\s?%", line)
+            and not tabled
         ):
+            in_table = in_table and bool(re.match(r"\W*total\b", line))
             continue
         rate = _rate(row.group(1))
         if rate > 30:
             continue
-        amounts = _line_amounts(line[row.end() :]) or _next_amounts(folded_lines, number)
+        amounts = _row_amounts(line[row.end() :], ocr) or _next_amounts(folded_lines, number)
         if len(amounts) >= 2:
-            first, second = amounts[0], amounts[1]
-            if abs(percent_of(first, rate) - second) <= Decimal("0.02"):
-                lines.append(VatLine(rate, first, second))
-            elif abs(percent_of(second, rate) - first) <= Decimal("0.02"):
-                lines.append(VatLine(rate, second, first))
-            else:
-                lines.append(VatLine(rate, first, second))
+            rows.append(_ordered_row(rate, amounts))
+        elif len(amounts) == 1 and rate in bases and rate not in quotas:
+            quotas[rate] = amounts[0]  # "Base imponible 21% 100,00" then "IVA 21% 21,00"
         elif len(amounts) == 1 and base_alone is not None:
-            lines.append(VatLine(rate, base_alone, amounts[0]))
+            rows.append(VatRow(rate, base_alone, amounts[0]))
             base_alone = None
+        elif len(amounts) == 1 and (in_table or tabled):
+            rows.append(VatRow(rate, amounts[0], None))  # tables print the base first
         elif len(amounts) == 1 and total is not None and rate:
             # "IVA 21%  21,00" with no base printed: derive the base from the total.
-            lines.append(VatLine(rate, total - amounts[0], amounts[0]))
+            rows.append(VatRow(rate, total - amounts[0], amounts[0]))
+    for rate in dict.fromkeys([*bases, *quotas]):
+        base = bases.get(rate)
+        if base is None and len(quotas) == 1 and base_alone is not None:
+            base = base_alone
+        rows.append(VatRow(rate, base, quotas.get(rate)))
+    if ocr:
+        lines, repaired = settle_vat_rows(rows, total)
+    else:
+        lines, repaired = [_as_printed(row) for row in rows if row.base is not None], False
     if surcharges:
         lines = [
             VatLine(
@@ -314,7 +506,23 @@ def read_vat_lines(folded_lines: Sequence[str], total: Decimal | None) -> list[V
             )
             for ln in lines
         ]
-    return lines
+    return lines, repaired
+
+
+def _as_printed(row: VatRow) -> VatLine:
+    assert row.base is not None
+    amount = row.amount if row.amount is not None else percent_of(row.base, row.rate)
+    return VatLine(row.rate, row.base, amount)
+
+
+def _base_and_quota(text: str, ocr: bool) -> tuple[Decimal | None, Decimal | None]:
+    """The amounts after "base" and after "cuota" in ``text``, each None when absent."""
+    found: list[Decimal | None] = []
+    for label in (_BASE_LABEL, _QUOTA_LABEL):
+        hit = label.search(text)
+        amounts = _row_amounts(text[hit.end() :], ocr) if hit is not None else []
+        found.append(amounts[0] if amounts else None)
+    return found[0], found[1]
 
 
 def read_withholding(folded_lines: Sequence[str]) -> tuple[Decimal, Decimal] | None:
@@ -327,10 +535,11 @@ def read_withholding(folded_lines: Sequence[str]) -> tuple[Decimal, Decimal] | N
     return None
 
 
-def _issue_date(folded_lines: Sequence[str]) -> tuple[dt.date, float] | None:
-    ranked: list[tuple[int, int, dt.date]] = []
+def _issue_date(folded_lines: Sequence[str]) -> tuple[dt.date, float, bool] | None:
+    """(issue date, confidence, OCR-repaired): a "fecha" line first, never a due date."""
+    ranked: list[tuple[int, int, DateMatch]] = []
     for number, line in enumerate(folded_lines):
-        dates = find_dates(line)
+        dates = find_date_matches(line)
         if not dates:
             continue
         if (
@@ -343,11 +552,11 @@ def _issue_date(folded_lines: Sequence[str]) -> tuple[dt.date, float] | None:
             rank = 3
         else:
             rank = 1
-        ranked.append((rank, number, dates[0][0]))
+        ranked.append((rank, number, dates[0]))
     if not ranked:
         return None
-    rank, _, date = min(ranked)
-    return date, 0.9 if rank == 0 else 0.7
+    rank, _, found = min(ranked, key=lambda item: item[:2])
+    return found.date, 0.9 if rank == 0 else 0.7, found.repaired
 
 
 def _names_near(lines: Sequence[str], hit_line: int) -> str | None:
@@ -418,7 +627,16 @@ def extract_document_fields(
     elif category == "modelo_aeat":
         _aeat_fields(put, text, folded_lines)
     elif category in INVOICE_CATEGORIES or facturae or facturx or qrs:
-        _invoice_fields(put, fields, hits, lines, folded_lines, category, company_nif)
+        _invoice_fields(
+            put,
+            fields,
+            hits,
+            lines,
+            folded_lines,
+            category,
+            company_nif,
+            ocr=source is FieldSource.ocr,
+        )
         if facturx is not None:
             _apply_facturx(fields, facturx)
         if facturae is not None:
@@ -521,10 +739,13 @@ def _invoice_fields(
     folded_lines: Sequence[str],
     category: str,
     company_nif: str | None,
+    ocr: bool = False,
 ) -> None:
     recipient_lines = {n for n, line in enumerate(folded_lines) if _RECIPIENT_CUE.search(line)}
     near_recipient = {n + k for n in recipient_lines for k in range(0, 5)}
-    issuer = next((h for h in hits if h.line not in near_recipient), hits[0] if hits else None)
+    # A NIF on the buyer's own line ("NIF CLIENTE: …") is never the issuer's.
+    fallback = hits[0] if hits and hits[0].line not in recipient_lines else None
+    issuer = next((h for h in hits if h.line not in near_recipient), fallback)
     recipient = next((h for h in hits if h is not issuer and h.line in near_recipient), None)
     if recipient is None and len(hits) > 1:
         recipient = next(h for h in hits if h is not issuer)
@@ -565,28 +786,32 @@ def _invoice_fields(
         if (split := re.match(r"^(.+?)[/\-](\d+)$", printed)) is not None:
             put("series", split.group(1), 0.5)
     if (found := _issue_date(folded_lines)) is not None:
-        put("issue_date", found[0].isoformat(), found[1])
+        entry = put("issue_date", found[0].isoformat(), found[1])
+        if found[2]:
+            entry.lower(0.8, "OCR slip repaired in the date (a zero read as 8, 6 or 9)")
     for line in folded_lines:
         if _OPERATION_DATE.search(line) and (dates := find_dates(line)):
             put("operation_date", dates[0][0].isoformat(), 0.8)
             break
-    total = read_total(folded_lines)
-    tendered = _tendered_minus_change(folded_lines)
-    if total is not None:
-        value = put("total", format_amount(total[0]), total[1])
-        if total[2]:
+    withholding = read_withholding(folded_lines)
+    printed_vat, _ = read_vat_breakdown(folded_lines, None, ocr=ocr)
+    vat_sum = None
+    if printed_vat and not check_vat(printed_vat, None, date=None):
+        vat_sum = sum(
+            (ln.base + ln.amount + (ln.surcharge_amount or 0) for ln in printed_vat), Decimal(0)
+        ) - (withholding[1] if withholding else 0)
+    if (total := choose_total(folded_lines, vat_sum)) is not None:
+        value = put("total", format_amount(total.value), total.confidence)
+        if total.repaired:
             value.lower(0.8, "OCR confusion repaired in the amount (O/0, l/1…)")
-        if tendered is not None and tendered != total[0]:
-            value.lower(0.6, f"cash tendered minus change is {tendered}, not {total[0]}")
-        elif tendered is not None:
-            value.confidence = min(0.99, value.confidence + 0.1)
-    elif tendered is not None:
-        put("total", format_amount(tendered), 0.6).notes.append("from cash tendered − change")
+        value.notes.extend(total.notes)
     total_value = Decimal(fields["total"].value) if "total" in fields else None
-    vat_lines = read_vat_lines(folded_lines, total_value)
+    vat_lines, vat_repaired = read_vat_breakdown(folded_lines, total_value, ocr=ocr)
     if vat_lines:
-        put("vat_lines", [ln.as_json() for ln in vat_lines], 0.8)
-    if (withholding := read_withholding(folded_lines)) is not None:
+        entry = put("vat_lines", [ln.as_json() for ln in vat_lines], 0.8)
+        if vat_repaired:
+            entry.lower(0.8, "OCR slips repaired in the VAT breakdown by its arithmetic")
+    if withholding is not None:
         put("irpf_rate", rate_text(withholding[0]), 0.85)
         put("irpf_amount", format_amount(withholding[1]), 0.85)
     for name, pattern in _CURRENCIES:
@@ -614,7 +839,9 @@ def _invoice_fields(
 def _tendered_minus_change(folded_lines: Sequence[str]) -> Decimal | None:
     tendered = change = None
     for line in folded_lines:
-        if re.search(r"\b(entregado|efectivo)\b", line) and (amounts := _line_amounts(line)):
+        if re.search(r"(entregado|efectivo|\bentrega\b)", line) and (
+            amounts := _line_amounts(line)
+        ):
             tendered = amounts[-1]
         elif re.search(r"\bcambio\b", line) and (amounts := _line_amounts(line)):
             change = amounts[-1]

@@ -21,6 +21,14 @@ MIN_PAPER_SHARE: Final = 0.10
 MAX_PAPER_SHARE: Final = 0.97
 # Margin kept around the paper, as a share of its size: a tight crop eats edge characters.
 PAPER_MARGIN: Final = 0.015
+# The paper box grows over ink next to it in steps of this share of the probe's long side,
+# while a step's strip has at least GROW_INK_SHARE of ink pixels (text lines run ~5-15 %).
+GROW_STEP: Final = 0.01
+GROW_INK_SHARE: Final = 0.02
+# Strokes are dark features narrower than STROKE_WINDOW probe pixels (printed glyph strokes
+# are 1-3 at PAPER_PROBE_SIDE), at least STROKE_CONTRAST grey levels below their surroundings.
+STROKE_WINDOW: Final = 5
+STROKE_CONTRAST: Final = 20
 # Skew search range and precision, in degrees; phones rarely tilt a page more than this.
 MAX_SKEW: Final = 10.0
 SKEW_STEP: Final = 0.1
@@ -28,6 +36,8 @@ SKEW_STEP: Final = 0.1
 MIN_SKEW: Final = 0.3
 # Share of ink pixels below which there are no text lines to level.
 MIN_INK_SHARE: Final = 0.002
+# Fewer letter-like ink blobs than this are too few to measure a text block by.
+MIN_LETTERS: Final = 20
 # How much sharper the line profile must be at the found angle than as it is.
 SKEW_GAIN: Final = 1.2
 # A pixel whose channels spread more than this (0-255) is coloured; a photo with fewer than
@@ -36,6 +46,9 @@ COLOUR_CHROMA: Final = 40
 COLOUR_SHARE: Final = 0.005
 # Share of darkest/brightest pixels ignored when stretching contrast (noise, specular glare).
 CONTRAST_CUTOFF: Final = 1
+# Window of the paper-brightness estimate, as a share of the long side: wider than any pen
+# or print stroke, narrower than a shadow's or a light falloff's changes.
+BACKGROUND_WINDOW: Final = 1 / 60
 
 
 def _probe(image: Image.Image, side: int = PROBE_SIDE) -> tuple[Image.Image, float]:
@@ -58,12 +71,16 @@ def paper_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     """
     probe, scale = _probe(image, PAPER_PROBE_SIDE)
     stretched = ImageOps.autocontrast(probe.filter(ImageFilter.MedianFilter(3)), cutoff=2)
-    mask = stretched.point(lambda v: 255 if v > PAPER_LEVEL else 0)
+    # Paper in a shadow is darker than PAPER_LEVEL but still brighter than the table: the
+    # split between the two (Otsu) keeps it, so a shadow never crops text away.
+    level = min(PAPER_LEVEL, otsu_level(stretched))
+    mask = stretched.point(lambda v: 255 if v > level else 0)
     # An opening removes bright specks on the table that would stretch the box.
     mask = mask.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.MaxFilter(3))
     box = mask.getbbox()
     if box is None:
         return None
+    box = _grow_over_ink(box, _strokes(probe))
     share = (box[2] - box[0]) * (box[3] - box[1]) / (probe.width * probe.height)
     if not MIN_PAPER_SHARE <= share <= MAX_PAPER_SHARE:
         return None
@@ -81,6 +98,68 @@ def paper_box(image: Image.Image) -> tuple[int, int, int, int] | None:
         min(image.width, round(right / scale)),
         min(image.height, round(bottom / scale)),
     )
+
+
+def _grow_over_ink(box: tuple[int, int, int, int], ink: np.ndarray) -> tuple[int, int, int, int]:
+    """``box`` pushed outwards while the strip just outside a side holds ink (see `_strokes`).
+
+    Paper in a deep shadow can be as dark as the table, but its text still stands out
+    from its surroundings: lines running out of the box pull the box over them.
+    """
+    height, width = ink.shape
+    step = max(2, round(max(width, height) * GROW_STEP))
+    left, top, right, bottom = box
+    grown = True
+    while grown:
+        grown = False
+        strips = {
+            "left": ink[top:bottom, max(0, left - step) : left],
+            "right": ink[top:bottom, right : min(width, right + step)],
+            "top": ink[max(0, top - step) : top, left:right],
+            "bottom": ink[bottom : min(height, bottom + step), left:right],
+        }
+        for side, strip in strips.items():
+            if strip.size == 0 or float(strip.mean()) < GROW_INK_SHARE:
+                continue
+            grown = True
+            if side == "left":
+                left = max(0, left - step)
+            elif side == "right":
+                right = min(width, right + step)
+            elif side == "top":
+                top = max(0, top - step)
+            else:
+                bottom = min(height, bottom + step)
+    return left, top, right, bottom
+
+
+def _strokes(probe: Image.Image) -> np.ndarray:
+    """Mask of thin dark strokes (print, handwriting) in a grey probe: no dark regions.
+
+    A black top-hat: what a closing over STROKE_WINDOW pixels brightens by more than
+    STROKE_CONTRAST. The table beside the paper and a shadow's edge stay unmarked (a closing
+    keeps straight edges), whereas `_ink` marks a band of table along every paper edge,
+    which would pull the paper box over the table.
+    """
+    closed = probe.filter(ImageFilter.MaxFilter(STROKE_WINDOW))
+    closed = closed.filter(ImageFilter.MinFilter(STROKE_WINDOW))
+    diff = np.asarray(closed, dtype=np.int16) - np.asarray(probe, dtype=np.int16)
+    return diff > STROKE_CONTRAST
+
+
+def otsu_level(grey: Image.Image) -> int:
+    """The grey level (0-255) that best splits ``grey`` into a dark and a bright class (Otsu)."""
+    counts = np.asarray(grey.convert("L").histogram(), dtype=np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    weight = np.cumsum(counts)
+    total = weight[-1]
+    if total == 0:
+        return 128
+    mass = np.cumsum(counts * levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mass[-1] * weight / total - mass) ** 2 / (weight * (total - weight))
+    between = np.nan_to_num(between[:-1], nan=0.0, posinf=0.0)
+    return int(np.argmax(between))
 
 
 def crop_to_paper(image: Image.Image) -> Image.Image:
@@ -135,6 +214,32 @@ def text_lines_are_vertical(image: Image.Image) -> bool:
     return _line_score(ink.transpose(Image.Transpose.ROTATE_90), 0.0) > _line_score(ink, 0.0)
 
 
+def text_width_in_letters(image: Image.Image) -> float | None:
+    """Width of the text block in letter heights, or None when there are too few letters.
+
+    A till receipt prints 32-48 columns (measured 19-46 on generated photos); an A4 page in
+    10-12 pt runs ~60 and more. Letters are the ink blobs at least as tall as wide (rules,
+    dashes and "=" are not); their median height is the letter height.
+    """
+    from scipy import ndimage  # only the OCR worker needs it; keeps this module light
+
+    probe, _ = _probe(image)
+    labels, count = ndimage.label(np.asarray(_ink(probe)) > 0)
+    if count < MIN_LETTERS:
+        return None
+    boxes = [box for box in ndimage.find_objects(labels) if box is not None]
+    heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+    widths = np.array([cols.stop - cols.start for _, cols in boxes])
+    letters = (heights >= 4) & (heights >= 0.8 * widths) & (heights < probe.height / 10)
+    if int(letters.sum()) < MIN_LETTERS:
+        return None
+    lefts = np.array([cols.start for _, cols in boxes])[letters]
+    rights = np.array([cols.stop for _, cols in boxes])[letters]
+    # Percentiles, so a speck in the margin does not widen the block.
+    width = float(np.percentile(rights, 98) - np.percentile(lefts, 2))
+    return width / float(np.median(heights[letters]))
+
+
 def deskew(image: Image.Image) -> Image.Image:
     """``image`` rotated so its text lines are level; corners filled with white."""
     angle = estimate_skew(image)
@@ -155,13 +260,36 @@ def is_greyish(image: Image.Image) -> bool:
     return float((chroma > COLOUR_CHROMA).mean()) < COLOUR_SHARE
 
 
-def enhance_contrast(image: Image.Image) -> Image.Image:
-    """Grey for grey documents, and contrast stretched so faint ink becomes dark.
+def flatten_illumination(image: Image.Image) -> Image.Image:
+    """``image`` divided by its local paper brightness, per channel: shadows, light falloff
+    and colour casts removed, so one global threshold (tesseract's) separates ink from paper.
 
+    The paper brightness is a maximum over a window wider than any stroke (see
+    BACKGROUND_WINDOW), measured on a small copy and smoothed. Modes "1", "L", "RGB".
+    """
+    if image.mode == "1":
+        return image
+    window = max(8.0, max(image.size) * BACKGROUND_WINDOW)
+    factor = window / 4  # the maximum is taken over 9 px of the small copy: ±4 px
+    small_size = (max(1, round(image.width / factor)), max(1, round(image.height / factor)))
+    small = image.resize(small_size, Image.Resampling.BOX)
+    background = small.filter(ImageFilter.MaxFilter(9)).filter(ImageFilter.GaussianBlur(2))
+    background = background.resize(image.size, Image.Resampling.BILINEAR)
+    pixels = np.asarray(image, dtype=np.float32)
+    paper = np.maximum(np.asarray(background, dtype=np.float32), 1.0)
+    flat = np.clip(pixels * 255.0 / paper, 0, 255).astype(np.uint8)
+    return Image.fromarray(flat)  # 2-D: "L", 3 channels: "RGB"
+
+
+def enhance_contrast(image: Image.Image) -> Image.Image:
+    """Grey for grey documents, even light, and contrast stretched so faint ink becomes dark.
+
+    Light is evened out first (see `flatten_illumination`; that also removes a colour cast).
     Colour documents keep their colours (one stretch for every channel, so hues stay).
     """
     if image.mode == "1":
         return image
+    image = flatten_illumination(image if image.mode in {"L", "RGB"} else image.convert("RGB"))
     # Levels are measured inside the page: a strip of table left by the crop must not
     # count as the darkest ink, or grey paper stays grey.
     inset_x, inset_y = image.width // 10, image.height // 10
@@ -169,6 +297,4 @@ def enhance_contrast(image: Image.Image) -> Image.Image:
     inner.paste(255, (inset_x, inset_y, image.width - inset_x, image.height - inset_y))
     if is_greyish(image):
         return ImageOps.autocontrast(image.convert("L"), cutoff=CONTRAST_CUTOFF, mask=inner)
-    return ImageOps.autocontrast(
-        image, cutoff=CONTRAST_CUTOFF, preserve_tone=True, mask=inner
-    )
+    return ImageOps.autocontrast(image, cutoff=CONTRAST_CUTOFF, preserve_tone=True, mask=inner)

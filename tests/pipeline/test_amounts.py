@@ -7,7 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.amounts import find_amounts, find_dates, format_amount, parse_amount
+from pipeline.amounts import (
+    find_amounts,
+    find_date_matches,
+    find_dates,
+    format_amount,
+    parse_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,3 +60,44 @@ def test_dates_are_day_first_in_every_spanish_spelling() -> None:
 
 def test_impossible_dates_are_dropped() -> None:
     assert find_dates("31/02/2026 and 12/31/2026") == []
+
+
+@pytest.mark.parametrize(
+    ("printed", "date"),
+    [
+        ("FECHA: 11 MAR 2025 HORA: 08:25", dt.date(2025, 3, 11)),
+        ("20 DIC 2025 14:26:02 CAJA: 02", dt.date(2025, 12, 20)),
+        ("Fecha 07-ABR-2026 15:41:13", dt.date(2026, 4, 7)),
+        ("12/NOV/26 10:02", dt.date(2026, 11, 12)),
+        ("2026-01-25 10:22:12 CAJA: 05", dt.date(2026, 1, 25)),  # year first, as some tills
+        ("12 nov. 2026", dt.date(2026, 11, 12)),
+    ],
+)
+def test_till_date_styles(printed: str, date: dt.date) -> None:
+    (found,) = find_date_matches(printed)
+    assert (found.date, found.repaired) == (date, False)
+
+
+@pytest.mark.parametrize(
+    ("printed", "date"),
+    [
+        ("21.08.2826 08:58 CAJA: 07", dt.date(2026, 8, 21)),  # slashed zero read as 8
+        ("17-05-2625 18:29", dt.date(2025, 5, 17)),  # ... as 6
+        ("FECHA: 18-97-25 HORA: 19:48", dt.date(2025, 7, 18)),  # ... as 9
+        ("FECHA: 2825-89-19 HORA: 21:34:23", dt.date(2025, 9, 19)),
+    ],
+)
+def test_impossible_dates_with_a_zero_lookalike_are_repaired_and_flagged(
+    printed: str, date: dt.date
+) -> None:
+    (found,) = find_date_matches(printed)
+    assert (found.date, found.repaired) == (date, True)
+
+
+def test_only_impossible_dates_are_repaired() -> None:
+    # 28/06/2026 is a date as printed: never "repaired" into 20/06 or 28/00.
+    assert [(m.date, m.repaired) for m in find_date_matches("28/06/2026")] == [
+        (dt.date(2026, 6, 28), False)
+    ]
+    # Without a zero lookalike there is nothing to repair.
+    assert find_date_matches("31/02/2026 · 3 UDS 2025 · 10 de 2025") == []

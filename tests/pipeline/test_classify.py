@@ -107,3 +107,20 @@ def test_confidence_drops_when_categories_compete() -> None:
     mixed = suggest_category("NÓMINA\nDEVENGOS\nLÍQUIDO A PERCIBIR\nEXTRACTO\nSALDO\nMOVIMIENTOS")
     assert mixed.category is Category.nomina
     assert mixed.confidence < clear.confidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # OCR of receipt photos: "FACTURA" lost or mangled, specks at line starts.
+        "¡GRANJA SAN ROQUE\n: NIF. A46606315\n| Í E SIMPLIFICADA: 013-986712.\n"
+        "| MESA: 24 PAX: 2\n| SUBTOTAL 9,22\n| | IMPORTE TOTAL € 9,22\n| MASTERCARD 9,22\n"
+        "IVA BASE CUOTA\n] 10% 8,38 0,84",
+        "ELECTRO HOGAR CENTRO\nNIF. 629241502\nF, SIMPLIFICADA: 021-642068\nTOTAL 373,79 €\n"
+        "TARJETA BANCARIA 373,79\n** COPIA CLIENTE ***\nIVA% BASE CUOTA IMPORTE",
+        "RESTAURANTE EL OLIVO\nFRA. SIMPLIFICADA\nNUM: 025-733146\nMESA: 29 PAX: 1\n"
+        "IMPORTE TOTAL 7,86 €\nIVA BASE CUOTA\n10% 7,15 0,71\nMASTERCARD 7,86",
+    ],
+)
+def test_photographed_receipts_with_damaged_words_are_tickets(text: str) -> None:
+    assert suggest_category(text).category is Category.ticket

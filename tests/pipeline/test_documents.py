@@ -60,3 +60,38 @@ def test_photo_options() -> None:
     assert with_dpi.info["dpi"] == (300, 300)
     exif = Image.open(io.BytesIO(ticket_photo_bytes(ticket, exif_orientation=8)))
     assert exif.getexif()[0x0112] == 8
+
+
+def test_receipts_are_deterministic_varied_and_add_up() -> None:
+    from decimal import Decimal
+
+    from tests.receipts import make_receipt, receipt_photo_bytes
+
+    assert make_receipt(5).lines == make_receipt(5).lines
+    assert receipt_photo_bytes(make_receipt(5)) == receipt_photo_bytes(make_receipt(5))
+    receipts = [make_receipt(seed) for seed in range(60)]
+    assert {r.extra["columns"] for r in receipts} == {32, 42, 48}
+    assert len({r.kind for r in receipts}) == 7
+    assert len({r.truth["payment_method"] for r in receipts}) == 2
+    texts = "\n".join(r.text for r in receipts)
+    for wording in (
+        "TOTAL A PAGAR",
+        "IMPORTE TOTAL",
+        "TOTAL EUR",
+        "CAMBIO",
+        "ENTREGADO",
+        "TARJETA",
+        "BASE IMPONIBLE",
+        "IVA",
+        "EUR",
+        "€",
+    ):
+        assert wording in texts, wording
+    for receipt in receipts:
+        truth = receipt.truth
+        assert nif.is_valid(truth["issuer_tax_id"])
+        vat = sum(
+            (Decimal(v["base"]) + Decimal(v["amount"]) for v in truth["vat_lines"]), Decimal(0)
+        )
+        assert vat == Decimal(truth["total"])
+        assert truth["issuer_tax_id"] in receipt.text.replace("-", "")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,15 @@ from pypdf import PdfReader, PdfWriter
 
 from pipeline.errors import DocumentError, ErrorCode
 from pipeline.normalize import NormalizedDocument, normalize_upload
-from pipeline.ocr import OcrPage, OcrResult, merge_text, ocr_pdf_pages
+from pipeline.ocr import (
+    PSM_ONE_BLOCK,
+    PSM_PAGE,
+    OcrPage,
+    OcrResult,
+    merge_text,
+    ocr_pdf_pages,
+    page_segmentation,
+)
 from tests.documents import (
     invoice_pdf_bytes,
     invoice_scan_image,
@@ -20,6 +29,7 @@ from tests.documents import (
     ticket_image,
     ticket_photo_bytes,
 )
+from tests.receipts import make_receipt, receipt_photo_bytes, receipt_print
 
 
 @pytest.mark.parametrize("seed", [33, 35])
@@ -34,6 +44,48 @@ def test_ticket_photo_ocr_recovers_merchant_and_total(seed: int, upload, out_pdf
     assert "factura simplificada" in text
     assert result.mean_confidence is not None
     assert result.mean_confidence > 70
+
+
+def test_photographed_tickets_keep_their_accents(upload, out_pdf) -> None:
+    # Spanish words differ by their accents (año/ano); a read that drops them is a wrong
+    # read, even though accent-folded comparisons (ocr_normal) would call it right.
+    kept, stripped = [], []
+    for seed in range(1, 9):
+        ticket = make_ticket(seed)
+        doc = normalize_upload(upload(ticket_photo_bytes(ticket)), out_pdf)
+        text = ocr_pdf_pages(out_pdf, doc.pages_needing_ocr).text.casefold()
+        read = set(re.findall(r"\w+", text))
+        bare = {ocr_normal(word) for word in read}
+        printed = " ".join(
+            [ticket.merchant, ticket.legal_name, ticket.address, *(d for d, _, _ in ticket.lines)]
+        )
+        for word in set(re.findall(r"\w+", printed.casefold())):
+            if ocr_normal(word) == word:
+                continue  # no diacritic to lose
+            if word in read:
+                kept.append(word)
+            elif ocr_normal(word) in bare:
+                stripped.append(f"{seed}: {word}")
+    assert not stripped, stripped
+    assert len(kept) >= 15, kept
+
+
+def test_receipts_are_read_as_one_block_and_pages_with_layout_analysis(tmp_path: Path) -> None:
+    receipt, page = tmp_path / "receipt.png", tmp_path / "page.png"
+    receipt_print(make_receipt(2)).save(receipt)
+    invoice_scan_image(make_invoice(33)).save(page)
+    assert page_segmentation(receipt) == PSM_ONE_BLOCK
+    assert page_segmentation(page) == PSM_PAGE
+    assert page_segmentation(tmp_path / "missing.png") == PSM_PAGE
+
+
+def test_photographed_receipt_keeps_its_column_of_amounts(upload, out_pdf) -> None:
+    # With full page layout analysis tesseract dropped every right-aligned amount here.
+    document = make_receipt(2)
+    doc = normalize_upload(upload(receipt_photo_bytes(document)), out_pdf)
+    text = ocr_pdf_pages(out_pdf, doc.pages_needing_ocr).text
+    for amount in ("111,16", "109,23", "220,39", "500,00", "279,61"):
+        assert amount in text, text
 
 
 def test_scanned_invoice_ocr_keeps_lines(upload, out_pdf) -> None:
