@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 
 from ingest import metrics
@@ -36,6 +38,9 @@ def create_api() -> FastAPI:
         api.include_router(module.router)
     api.include_router(payslips.router)  # payroll and payslips (issue 6)
     api.include_router(corrections.router)  # advisors' corrections (issue 4)
+    # What import and set-up made lives as long as the process: keep it out of the garbage
+    # collector's full passes, which otherwise scan it all and stall the requests in flight.
+    gc.freeze()
     return api
 
 
