@@ -4,12 +4,20 @@
     XML-backed field must be exact);
 (b) a generated set of realistic Spanish documents (tickets from supermarkets, restaurants,
     fuel stations and car parks; professional invoices with IRPF; payslips; modelos 303/111/130)
-    as clean PDFs and as noisy phone photos, through the real normalize ▶ OCR ▶ extract path.
+    as clean PDFs and as noisy phone photos, through the real normalize ▶ OCR ▶ extract path;
+(c) with ``--receipts N``: N till receipts (tests/receipts.py: 58/80 mm thermal prints, many
+    layouts and wordings) each read twice, as a clean text PDF and as a phone photo (fading,
+    crumples, perspective, shadows, blur, JPEG) through normalize ▶ OCR ▶ extract.
 
 The baseline column is the first version (keyword classifier + ``extract_basic_fields``)
 measured on the same documents in the same run.
 
-    OMP_THREAD_LIMIT=1 .venv/bin/python bench/extraction.py [--count 210] [--photo-every 3]
+    OMP_THREAD_LIMIT=1 .venv/bin/python -m bench.extraction [--count 210] [--photo-every 3]
+    .venv/bin/python -m bench.extraction --count 0 --receipts 60 [--receipt-seed 7000] [--failures]
+    .venv/bin/python -m bench.extraction --count 0 --payslips 28 [--payslip-seed 9000]
+
+(d) with ``--payslips N``: N payslips in the layouts of the common payroll programs
+    (tests/payslip_documents.py), each read as its text PDF and as a scan through OCR.
 """
 
 from __future__ import annotations
@@ -43,6 +51,12 @@ from tests.extraction_documents import (  # noqa: E402
     document_pdf_bytes,
     document_photo_bytes,
 )
+from tests.payslip_documents import (  # noqa: E402
+    LAYOUTS,
+    make_payslip_document,
+    payslip_scan_bytes,
+)
+from tests.receipts import make_receipt, receipt_photo_bytes  # noqa: E402
 
 GOALS = {"total": 0.95, "issue_date": 0.95, "issuer_tax_id": 0.90, "category": 0.95}
 SAMPLES = Path(os.environ.get("PAPELEO_SAMPLES", ROOT.parent / "shared" / "samples"))
@@ -176,11 +190,14 @@ def bench_samples(tally: Tally) -> None:
 
 
 def read_generated(
-    document: GeneratedDocument, photo: bool, scratch: Path
+    document: GeneratedDocument, photo: bool, scratch: Path, photo_bytes: bytes | None = None
 ) -> tuple[str, bool, list]:
     """(text, from OCR, page images) through the real normalize and OCR steps."""
     source = scratch / ("photo.jpg" if photo else "doc.pdf")
-    source.write_bytes(document_photo_bytes(document) if photo else document_pdf_bytes(document))
+    if photo:
+        source.write_bytes(photo_bytes or document_photo_bytes(document))
+    else:
+        source.write_bytes(document_pdf_bytes(document))
     pdf = scratch / "normalized.pdf"
     normalized = normalize_upload(source, pdf, max_pages=10, max_pixels=80_000_000)
     text, from_ocr = normalized.text, False
@@ -281,6 +298,128 @@ def _baseline_value(fields: dict[str, Any], name: str) -> Any:
     return fields.get(name, {}).get("value")
 
 
+# --- (c) receipts, clean and photographed ---------------------------------------------------
+
+RECEIPT_FIELDS = (
+    "category",
+    "issuer_tax_id",
+    "issue_date",
+    "total",
+    "vat_base",
+    "vat_quota",
+    "vat_lines",
+    "payment_method",
+)
+
+
+def _receipt_found(analysis: Any) -> dict[str, Any]:
+    """The receipt fields as the truth spells them (VAT sums from the extracted lines)."""
+    found: dict[str, Any] = {k: v.get("value") for k, v in analysis.fields.items()}
+    found["category"] = str(analysis.classification.category)
+    lines = found.get("vat_lines") or []
+    found["vat_lines"] = sorted((v["rate"], v["base"], v["amount"]) for v in lines) or None
+    for name, key in (("vat_base", "base"), ("vat_quota", "amount")):
+        total = sum((Decimal(v[key]) for v in lines), Decimal("0.00"))
+        found[name] = str(total) if lines else None
+    return found
+
+
+def bench_receipts(
+    tally: Tally, count: int, first_seed: int, show_failures: bool
+) -> dict[str, float]:
+    """Each receipt as a clean text PDF and as a phone photo; groups "receipt:pdf"/":photo"."""
+    timings = {"ocr_s": 0.0, "extract_s": 0.0, "qr": 0}
+    for seed in range(first_seed, first_seed + count):
+        document = make_receipt(seed)
+        truth = dict(document.truth)
+        truth["vat_lines"] = sorted((v["rate"], v["base"], v["amount"]) for v in truth["vat_lines"])
+        for medium in ("pdf", "photo"):
+            with tempfile.TemporaryDirectory() as folder:
+                started = time.perf_counter()
+                photo = receipt_photo_bytes(document) if medium == "photo" else None
+                text, from_ocr, images = read_generated(
+                    document, medium == "photo", Path(folder), photo
+                )
+                timings["ocr_s"] += (time.perf_counter() - started) * (medium == "photo")
+            started = time.perf_counter()
+            analysis = analyze_document(
+                text, company_nif=COMPANY_NIF, from_ocr=from_ocr, page_images=images
+            )
+            timings["extract_s"] += time.perf_counter() - started
+            found = _receipt_found(analysis)
+            if medium == "photo" and analysis.fields.get("fiscal_qr"):
+                timings["qr"] += 1
+            missed = []
+            for name in RECEIPT_FIELDS:
+                ok = found.get(name) == truth[name] if name == "vat_lines" else _same(
+                    found.get(name), truth[name]
+                )
+                detail = f"{document.kind}#{seed}/{medium}: {found.get(name)!r} vs {truth[name]!r}"
+                tally.add(f"receipt:{medium}", name, ok, detail)
+                if not ok:
+                    missed.append(f"{name}: {found.get(name)!r} vs {truth[name]!r}")
+            if missed and show_failures and medium == "photo":
+                print(f"### {document.kind} seed {seed} ({medium}) missed", *missed, sep="\n  ")
+                print("--- OCR text ---", text, "----------------", sep="\n")
+    return timings
+
+
+# --- (d) payslips, text PDF and scan --------------------------------------------------------
+
+PAYSLIP_FIELDS = (
+    "category",
+    "issuer_tax_id",
+    "employee_tax_id",
+    "period",
+    "gross",
+    "net",
+    "irpf_rate",
+)
+
+
+def bench_payslips(
+    tally: Tally, count: int, first_seed: int, show_failures: bool
+) -> dict[str, float]:
+    """Groups "payslip:text"/"payslip:scan" and one per layout ("payslip:<layout>")."""
+    timings = {"ocr_s": 0.0, "extract_s": 0.0}
+    for seed in range(first_seed, first_seed + count):
+        document = make_payslip_document(seed)
+        for medium in ("text", "scan"):
+            with tempfile.TemporaryDirectory() as folder:
+                started = time.perf_counter()
+                source = Path(folder) / ("scan.jpg" if medium == "scan" else "slip.pdf")
+                source.write_bytes(
+                    payslip_scan_bytes(document) if medium == "scan" else document.pdf
+                )
+                pdf = Path(folder) / "normalized.pdf"
+                normalized = normalize_upload(source, pdf, max_pages=10, max_pixels=80_000_000)
+                text, from_ocr = normalized.text, False
+                if normalized.pages_needing_ocr:
+                    result = ocr_pdf_pages(
+                        pdf, list(normalized.pages_needing_ocr), languages="spa+eng", dpi=300
+                    )
+                    text, from_ocr = merge_text(normalized, result), True
+                timings["ocr_s"] += time.perf_counter() - started
+            started = time.perf_counter()
+            analysis = analyze_document(text, company_nif=COMPANY_NIF, from_ocr=from_ocr)
+            timings["extract_s"] += time.perf_counter() - started
+            found = {k: v.get("value") for k, v in analysis.fields.items()}
+            found["category"] = str(analysis.classification.category)
+            missed = []
+            for name in PAYSLIP_FIELDS:
+                expected = document.truth.get(name)
+                ok = _same(found.get(name), expected)
+                detail = f"{document.layout}#{seed}/{medium}: {found.get(name)!r} vs {expected!r}"
+                tally.add(f"payslip:{medium}", name, ok, detail)
+                tally.add(f"payslip:{document.layout}", name, ok, detail)
+                if not ok:
+                    missed.append(detail)
+            if missed and show_failures:
+                print(f"### {document.layout} seed {seed} ({medium}) missed", *missed, sep="\n  ")
+                print("--- text ---", text, "------------", sep="\n")
+    return timings
+
+
 # --- report --------------------------------------------------------------------------------
 
 
@@ -306,6 +445,15 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=210)
     parser.add_argument("--photo-every", type=int, default=3)
     parser.add_argument("--misses", action="store_true", help="print a few misses per field")
+    parser.add_argument("--receipts", type=int, default=0, help="(c): receipts, clean + photo")
+    # Seeds 1-48 and 5000-5039 were looked at while fixing failures: measure from 7000 on.
+    parser.add_argument("--receipt-seed", type=int, default=7000, help="(c): first seed")
+    parser.add_argument(
+        "--failures", action="store_true", help="(c), (d): print the text of missed documents"
+    )
+    parser.add_argument("--payslips", type=int, default=0, help="(d): payslips, text + scan")
+    # Seeds below 1000 are the unit tests' and were looked at while fixing: measure elsewhere.
+    parser.add_argument("--payslip-seed", type=int, default=9000, help="(d): first seed")
     args = parser.parse_args()
     tally = Tally()
     started = time.perf_counter()
@@ -319,6 +467,38 @@ def main() -> int:
             print()
     else:
         print(f"(a) skipped: no samples at {SAMPLES}\n")
+    if args.receipts:
+        receipt_timings = bench_receipts(
+            tally, args.receipts, args.receipt_seed, args.failures
+        )
+        print(
+            f"## (c) {args.receipts} till receipts, seeds {args.receipt_seed}-"
+            f"{args.receipt_seed + args.receipts - 1}: clean text PDF and phone photo\n"
+        )
+        print_table(tally, ["receipt:pdf", "receipt:photo"], list(RECEIPT_FIELDS), baseline=False)
+        print(
+            f"\n{receipt_timings['qr']} photos had a readable fiscal QR; normalize+OCR "
+            f"{receipt_timings['ocr_s']:.1f} s, extract {receipt_timings['extract_s']:.1f} s\n"
+        )
+    if args.payslips:
+        payslip_timings = bench_payslips(tally, args.payslips, args.payslip_seed, args.failures)
+        print(
+            f"## (d) {args.payslips} payslips, seeds {args.payslip_seed}-"
+            f"{args.payslip_seed + args.payslips - 1}: text PDF and scan\n"
+        )
+        groups = ["payslip:text", "payslip:scan", *(f"payslip:{name}" for name in LAYOUTS)]
+        print_table(tally, groups, list(PAYSLIP_FIELDS), baseline=False)
+        print(
+            f"\nnormalize+OCR {payslip_timings['ocr_s']:.1f} s, "
+            f"extract {payslip_timings['extract_s']:.1f} s\n"
+        )
+        if args.misses:
+            for (group, name), misses in sorted(tally.misses.items()):
+                if group in {"payslip:text", "payslip:scan"}:
+                    for miss in misses:
+                        print(f"  miss {group}/{name}: {miss}")
+    if not args.count:
+        return 0
     timings = bench_generated(tally, args.count, args.photo_every)
     kinds = list(GENERATORS)
     print(

@@ -99,6 +99,8 @@ KEYWORDS: Final[tuple[tuple[Category, str, float], ...]] = (
     (Category.nomina, "recibo de salarios", 4.0),
     (Category.nomina, "recibo individual justificativo del pago de salarios", 4.0),
     (Category.nomina, "liquido a percibir", 3.0),
+    (Category.nomina, "neto a percibir", 3.0),
+    (Category.nomina, "salario base", 2.0),
     (Category.nomina, "devengos", 2.0),
     (Category.nomina, "total devengado", 2.0),
     (Category.nomina, "total a deducir", 2.0),

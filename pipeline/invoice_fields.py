@@ -22,8 +22,8 @@ from pipeline.amounts import DateMatch, find_amounts, find_date_matches, find_da
 from pipeline.facturae import FacturaeDocument
 from pipeline.facturx import CrossIndustryInvoice
 from pipeline.fields import compact_tax_id, find_iban, is_valid_tax_id
+from pipeline.payslip_fields import read_payslip
 from pipeline.qr import FiscalQr
-from pipeline.spanish import MONTH_NUMBERS, MONTHS
 from pipeline.vat import (
     SURCHARGE_RATES,
     VatLine,
@@ -623,7 +623,8 @@ def extract_document_fields(
         put("iban", iban, 0.95)
 
     if category == "nomina":
-        _payslip_fields(put, hits, lines, folded_lines)
+        for found in read_payslip(text, hits):
+            put(found.name, found.value, found.confidence).notes.extend(found.notes)
     elif category == "modelo_aeat":
         _aeat_fields(put, text, folded_lines)
     elif category in INVOICE_CATEGORIES or facturae or facturx or qrs:
@@ -647,44 +648,6 @@ def extract_document_fields(
     return {name: value.as_json() for name, value in fields.items()}
 
 
-
-
-def _payslip_fields(
-    put: Any, hits: Sequence[TaxIdHit], lines: Sequence[str], folded_lines: Sequence[str]
-) -> None:
-    employer = next((h for h in hits if not _is_person_id(h.value)), None)
-    employee = next((h for h in hits if _is_person_id(h.value)), None)
-    if employer is not None:
-        put("issuer_tax_id", employer.value, 0.85 if not employer.repaired else 0.6)
-    if employee is not None:
-        put("employee_tax_id", employee.value, 0.85 if not employee.repaired else 0.6)
-    for number, line in enumerate(folded_lines):
-        if "periodo" in line:
-            dates = find_dates(line) or find_dates(" ".join(folded_lines[number : number + 2]))
-            if dates:
-                first = dates[0][0]
-                put("period", f"{first:%Y-%m}", 0.85)
-                break
-            month = re.search(
-                r"(" + "|".join(MONTHS) + r")\D{0,5}(\d{4})",
-                line,
-            )
-            if month:
-                put("period", f"{month.group(2)}-{MONTH_NUMBERS[month.group(1)]:02d}", 0.8)
-                break
-    found: dict[str, Decimal] = {}
-    for name, label in (("gross", r"total devengado"), ("net", r"liquido (total )?a percibir")):
-        for number, line in enumerate(folded_lines):
-            if (hit := re.search(label, line)) is not None:
-                amounts = find_amounts(line[hit.end() :]) or (
-                    find_amounts(folded_lines[number + 1]) if number + 1 < len(folded_lines) else []
-                )
-                if amounts:
-                    found[name] = amounts[-1].value
-                    put(name, format_amount(amounts[-1].value), 0.85)
-                    break
-    if "gross" in found and "net" in found and found["net"] > found["gross"]:
-        put("net", format_amount(found["net"]), 0.4).notes.append("net exceeds gross")
 
 
 def _aeat_fields(put: Any, text: str, folded_lines: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
+import numpy as np
 import pillow_heif
 import pytesseract
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -19,7 +20,7 @@ from pypdf import PasswordType, PdfReader, PdfWriter
 from pipeline._tesseract import limit_threads
 from pipeline.errors import DocumentError, ErrorCode
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
-from pipeline.photo import crop_to_paper, deskew, enhance_contrast
+from pipeline.photo import crop_to_paper, deskew, enhance_contrast, text_width_in_letters
 from pipeline.storable import storable
 
 pillow_heif.register_heif_opener()
@@ -36,6 +37,8 @@ OSD_MAX_SIDE: Final = 2000
 MIN_OSD_CONFIDENCE: Final = 0.5
 # Longest side of the copy OCRed in each orientation.
 VOTE_MAX_SIDE: Final = 700
+# Letters per line above which a page is a sheet of print, not a till receipt (19-46).
+PAGE_MIN_LETTERS: Final = 52.0
 # Weighted mean word confidence at which an orientation is surely right (measured on 48
 # receipt photos: right ones 57-93, wrong ones at most 40).
 SURE_READ: Final = 60.0
@@ -427,10 +430,48 @@ def detect_rotation(image: Image.Image, *, min_confidence: float = MIN_OSD_CONFI
 
 
 def _reading_sample(probe: Image.Image) -> Image.Image:
-    """A small copy of ``probe`` to OCR in each orientation (cheap, and text stays legible)."""
+    """A small copy of ``probe`` to OCR in each orientation (cheap, and text stays legible).
+
+    A full page of small print (a payslip, an invoice) shrunk to VOTE_MAX_SIDE has letters a
+    few pixels high that read as noise in every turn: for a page, the inkiest square of that
+    size is cut at full resolution instead.
+    """
+    if max(probe.size) >= 2 * VOTE_MAX_SIDE and _is_page_of_text(probe):
+        return _inkiest_square(probe, VOTE_MAX_SIDE)
     small = probe.copy()
     small.thumbnail((VOTE_MAX_SIDE, VOTE_MAX_SIDE), Image.Resampling.BILINEAR)
     return small
+
+
+def _is_page_of_text(probe: Image.Image) -> bool:
+    """Lines longer than a receipt's, read either way up (the page may lie on its side)."""
+    for image in (probe, probe.transpose(Image.Transpose.ROTATE_90)):
+        letters = text_width_in_letters(image)
+        if letters is not None and letters > PAGE_MIN_LETTERS:
+            return True
+    return False
+
+
+def _inkiest_square(probe: Image.Image, side: int) -> Image.Image:
+    """The ``side``-pixel square of ``probe`` holding the most dark pixels."""
+    cell = 10
+    grey = np.asarray(probe.convert("L"), dtype=np.uint8)
+    dark = grey < min(int(grey.mean()) - 40, 160)
+    rows, cols = dark.shape[0] // cell, dark.shape[1] // cell
+    counts = dark[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).sum(axis=(1, 3))
+    span_r, span_c = min(rows, side // cell), min(cols, side // cell)
+    summed = counts.cumsum(0).cumsum(1)
+    summed = np.pad(summed, ((1, 0), (1, 0)))
+    window = (
+        summed[span_r:, span_c:]
+        - summed[:-span_r, span_c:]
+        - summed[span_r:, :-span_c]
+        + summed[:-span_r, :-span_c]
+    )
+    top, left = np.unravel_index(int(window.argmax()), window.shape)
+    return probe.crop(
+        (int(left) * cell, int(top) * cell, int(left) * cell + side, int(top) * cell + side)
+    )
 
 
 def _osd(probe: Image.Image) -> tuple[int | None, float]:
