@@ -189,6 +189,15 @@ def bench_samples(tally: Tally) -> None:
 # --- (b) generated -------------------------------------------------------------------------
 
 
+def read_text(source: Path, pdf: Path) -> tuple[str, bool]:
+    """(text, from OCR) of ``source`` through the real normalize and OCR steps."""
+    normalized = normalize_upload(source, pdf, max_pages=10, max_pixels=80_000_000)
+    if not normalized.pages_needing_ocr:
+        return normalized.text, False
+    result = ocr_pdf_pages(pdf, list(normalized.pages_needing_ocr), languages="spa+eng", dpi=300)
+    return merge_text(normalized, result), True
+
+
 def read_generated(
     document: GeneratedDocument, photo: bool, scratch: Path, photo_bytes: bytes | None = None
 ) -> tuple[str, bool, list]:
@@ -199,13 +208,7 @@ def read_generated(
     else:
         source.write_bytes(document_pdf_bytes(document))
     pdf = scratch / "normalized.pdf"
-    normalized = normalize_upload(source, pdf, max_pages=10, max_pixels=80_000_000)
-    text, from_ocr = normalized.text, False
-    if normalized.pages_needing_ocr:
-        result = ocr_pdf_pages(
-            pdf, list(normalized.pages_needing_ocr), languages="spa+eng", dpi=300
-        )
-        text, from_ocr = merge_text(normalized, result), True
+    text, from_ocr = read_text(source, pdf)
     images = convert_from_path(
         str(pdf), dpi=200, fmt="ppm", first_page=1, last_page=1, thread_count=1
     )
@@ -351,8 +354,10 @@ def bench_receipts(
                 timings["qr"] += 1
             missed = []
             for name in RECEIPT_FIELDS:
-                ok = found.get(name) == truth[name] if name == "vat_lines" else _same(
-                    found.get(name), truth[name]
+                ok = (
+                    found.get(name) == truth[name]
+                    if name == "vat_lines"
+                    else _same(found.get(name), truth[name])
                 )
                 detail = f"{document.kind}#{seed}/{medium}: {found.get(name)!r} vs {truth[name]!r}"
                 tally.add(f"receipt:{medium}", name, ok, detail)
@@ -391,14 +396,7 @@ def bench_payslips(
                 source.write_bytes(
                     payslip_scan_bytes(document) if medium == "scan" else document.pdf
                 )
-                pdf = Path(folder) / "normalized.pdf"
-                normalized = normalize_upload(source, pdf, max_pages=10, max_pixels=80_000_000)
-                text, from_ocr = normalized.text, False
-                if normalized.pages_needing_ocr:
-                    result = ocr_pdf_pages(
-                        pdf, list(normalized.pages_needing_ocr), languages="spa+eng", dpi=300
-                    )
-                    text, from_ocr = merge_text(normalized, result), True
+                text, from_ocr = read_text(source, Path(folder) / "normalized.pdf")
                 timings["ocr_s"] += time.perf_counter() - started
             started = time.perf_counter()
             analysis = analyze_document(text, company_nif=COMPANY_NIF, from_ocr=from_ocr)
@@ -468,9 +466,7 @@ def main() -> int:
     else:
         print(f"(a) skipped: no samples at {SAMPLES}\n")
     if args.receipts:
-        receipt_timings = bench_receipts(
-            tally, args.receipts, args.receipt_seed, args.failures
-        )
+        receipt_timings = bench_receipts(tally, args.receipts, args.receipt_seed, args.failures)
         print(
             f"## (c) {args.receipts} till receipts, seeds {args.receipt_seed}-"
             f"{args.receipt_seed + args.receipts - 1}: clean text PDF and phone photo\n"

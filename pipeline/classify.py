@@ -167,9 +167,9 @@ def suggest_category(
     taken = bytearray(len(folded))  # characters already claimed by a longer keyword
     for category, keyword, weight, pattern in _PATTERNS:
         for match in pattern.finditer(folded):
-            if any(taken[match.start():match.end()]):
+            if any(taken[match.start() : match.end()]):
                 continue
-            taken[match.start():match.end()] = b"\x01" * (match.end() - match.start())
+            taken[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
             if keyword not in evidence.setdefault(category, []):
                 # Each keyword counts once: a long ticket repeating "IVA" is not more invoice.
                 scores[category] = scores.get(category, 0.0) + weight

@@ -274,9 +274,7 @@ class TotalChoice:
     notes: tuple[str, ...]
 
 
-def choose_total(
-    folded_lines: Sequence[str], vat_sum: Decimal | None = None
-) -> TotalChoice | None:
+def choose_total(folded_lines: Sequence[str], vat_sum: Decimal | None = None) -> TotalChoice | None:
     """The amount due from every clue on the page, each worth points: a TOTAL-like label
     (3 for the explicit labels, 2 for a bare "TOTAL"/"IMPORTE"), the card payment (2), cash
     tendered minus change (2) and the VAT breakdown's sum ``vat_sum`` (2).
@@ -646,8 +644,6 @@ def extract_document_fields(
             _apply_qr(fields, qr)
         _validate_invoice(fields)
     return {name: value.as_json() for name, value in fields.items()}
-
-
 
 
 def _aeat_fields(put: Any, text: str, folded_lines: Sequence[str]) -> None:

@@ -58,8 +58,14 @@ _PIL_FORMATS: Final[dict[FileType, str]] = {
     FileType.GIF: "GIF",
 }
 # Errors Pillow raises for truncated or malformed image data.
-_IMAGE_DATA_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError, IndexError,
-                             UnidentifiedImageError)
+_IMAGE_DATA_ERRORS: Final = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    UnidentifiedImageError,
+)
 _NON_SPACE = re.compile(r"\S")
 
 
@@ -111,7 +117,11 @@ def normalize_upload(
             )
         fh.seek(0)
         return _normalize_image(
-            fh, detected, out_pdf, max_pages=max_pages, max_pixels=max_pixels,
+            fh,
+            detected,
+            out_pdf,
+            max_pages=max_pages,
+            max_pixels=max_pixels,
             fix_rotation=fix_rotation,
         )
 
@@ -206,7 +216,7 @@ def _check_image_sizes(reader: PdfReader, index: int, max_pixels: int) -> None:
             found = []
             for res in pending:
                 xobjects = res.get("/XObject") if hasattr(res, "get") else None
-                for ref in (xobjects.get_object().values() if xobjects is not None else ()):
+                for ref in xobjects.get_object().values() if xobjects is not None else ():
                     xobject = ref.get_object()
                     if xobject.get("/Subtype") == "/Image":
                         pixels = int(xobject.get("/Width", 0)) * int(xobject.get("/Height", 0))

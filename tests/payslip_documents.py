@@ -39,6 +39,7 @@ from pipeline.payroll import (
     with_naf_control,
 )
 from pipeline.payroll_rates import ContractType, rates_for
+from pipeline.payslip_pdf import euros
 from pipeline.spanish import MONTHS
 from tests.documents import COMPANIES, PEOPLE, make_cif, make_dni
 
@@ -90,17 +91,6 @@ def make_nie(rng: random.Random) -> str:
     """A valid NIE (foreigner's number): X/Y/Z, seven digits, check letter."""
     body = rng.choice("XYZ") + f"{rng.randrange(10**7):07d}"
     return body + nie.calc_check_digit(body)
-
-
-def spanish_money(value: Decimal) -> str:
-    """``1234.5`` → ``1.234,50``."""
-    whole, cents = f"{abs(value):.2f}".split(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return ("-" if value < 0 else "") + ".".join(groups) + "," + cents
 
 
 def plain_money(value: Decimal) -> str:
@@ -801,7 +791,7 @@ def make_payslip_document(seed: int, layout: str | None = None) -> PayslipDocume
     """One payslip PDF (text layer) in ``layout`` (by default one picked from the seed)."""
     rng = random.Random(seed)
     layout = layout or list(LAYOUTS)[seed % len(LAYOUTS)]
-    money = plain_money if layout == "spreadsheet" or rng.random() < 0.1 else spanish_money
+    money = plain_money if layout == "spreadsheet" or rng.random() < 0.1 else euros
     slip = _slip(rng, _casing(rng, layout), money)
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)
