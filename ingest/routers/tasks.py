@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from ingest.auth import sees_company
 from ingest.deps import NOT_FOUND, RuntimeDep, SessionDep, UserDep
 from ingest.schemas import DocumentOut
 from storage.audit import AuditAction, audit
@@ -70,14 +71,7 @@ def tasks(
     """Advisors: the advisory's tasks, newest first (``status=failed&company=…``)."""
     query = _advisors_tasks(user)
     if company is not None:
-        if (
-            session.scalar(
-                select(Company.id).where(
-                    Company.id == company, Company.advisory_id == user.advisory_id
-                )
-            )
-            is None
-        ):
+        if not sees_company(session, user, company):
             raise NOT_FOUND
         query = query.where(Document.company_id == company)
     if status_ is not None:
