@@ -35,6 +35,11 @@ def earliest_copy(session: Session, company_id: int, sha256: str) -> str | None:
     return session.scalar(_EARLIEST_COPY, {"company_id": company_id, "sha256": sha256})
 
 
+def duplicate_note(original_id: str) -> str:
+    """The history line of a duplicate: why it was not processed."""
+    return f"duplicate of {original_id}"
+
+
 def find_original(session: Session, document: Document) -> str | None:
     """The id of the company's earliest live document with the same sha256, created before this.
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from storage.duplicates import duplicate_note
 from storage.models import Document, DocumentEvent, DocumentStatus, Source, Step, StepStatus
 
 
@@ -56,7 +57,7 @@ def insert_document(
         line |= {
             "status": StepStatus.SKIPPED,
             "finished_at": at,
-            "message": f"duplicate of {duplicate_of}",
+            "message": duplicate_note(duplicate_of),
         }
     else:
         line |= {"status": StepStatus.QUEUED}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
-from storage.duplicates import mark_duplicate
+from storage.duplicates import duplicate_note, mark_duplicate
 from storage.history import mark_finished, step_event
 from storage.models import Document, DocumentStatus, Step, StepStatus
 from workers.runtime import get_runtime
@@ -35,4 +35,4 @@ def stop_if_duplicate(document_id: str) -> bool:
 def record_duplicate(session: Session, document: Document, original_id: str) -> None:
     """The history line saying why the document was not processed."""
     event = step_event(session, document, Step.NORMALIZE)
-    mark_finished(session, event, StepStatus.SKIPPED, message=f"duplicate of {original_id}")
+    mark_finished(session, event, StepStatus.SKIPPED, message=duplicate_note(original_id))
