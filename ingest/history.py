@@ -188,13 +188,8 @@ def _walk(
     """A page of a search's many matches: the documents in sort order, each tested for the
     words, no further than WALK_LIMIT documents."""
     key = _sort_key(sort, None)
-    walked = (
-        select(Document, key.label("sort_key"))
-        .where(*where, *_after(key, Document.id, sort, position))
-        .order_by(*_order(key, Document.id, sort))
-        .limit(WALK_LIMIT)
-        .subquery("walked")
-    )
+    walk = _walk_along(select(Document, key.label("sort_key")), key, where, sort, position)
+    walked = walk.subquery("walked")
     document = aliased(Document, walked)
     ranked = ranked_matches(session, q)
     # Ordered by the walk's own columns: PostgreSQL keeps its order and stops at the page's end.
@@ -245,14 +240,24 @@ def _walked(
 ) -> int:
     """How many documents ``_walk`` read, counting no further than WALK_LIMIT."""
     key = _sort_key(sort, None)
-    walked = (
-        select(Document.id)
-        .where(*where, *_after(key, Document.id, sort, position))
+    walked = _walk_along(select(Document.id), key, where, sort, position).subquery()
+    return int(session.scalar(select(func.count()).select_from(walked)) or 0)
+
+
+def _walk_along(
+    query: Select[Any],
+    key: ColumnElement[Any],
+    where: list[ColumnElement[bool]],
+    sort: Sort,
+    position: tuple[Sort, Any, str] | None,
+) -> Select[Any]:
+    """``query`` over the documents ``where`` selects, in ``key`` order from the cursor on,
+    no further than WALK_LIMIT: what `_walk` reads and `_walked` counts."""
+    return (
+        query.where(*where, *_after(key, Document.id, sort, position))
         .order_by(*_order(key, Document.id, sort))
         .limit(WALK_LIMIT)
-        .subquery()
     )
-    return int(session.scalar(select(func.count()).select_from(walked)) or 0)
 
 
 def _after(
