@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -99,21 +100,70 @@ def visible_companies(user: User) -> Select[tuple[Company]]:
     )
 
 
-_ADVISORY_COMPANY: Final = select(Company.id).where(
-    Company.id == bindparam("company_id"), Company.advisory_id == bindparam("advisory_id")
+def _sees(company_id: Any, user_id: Any, role: Any, advisory_id: Any) -> ColumnElement[bool]:
+    """SQL for "``company_id`` is among `visible_companies` of this user", one indexed lookup."""
+    member = (
+        exists()
+        .where(Membership.company_id == Company.id, Membership.user_id == user_id)
+        .correlate_except(Membership)  # users and companies come from the enclosing queries
+    )
+    return (
+        exists()
+        .where(
+            Company.id == company_id,
+            Company.advisory_id == advisory_id,
+            or_(role == Role.ADVISOR, member),
+        )
+        .correlate_except(Company)
+    )
+
+
+_SEES_COMPANY: Final = select(
+    _sees(
+        bindparam("company_id"), bindparam("user_id"), bindparam("role"), bindparam("advisory_id")
+    )
 )
-_MEMBER_COMPANY: Final = _ADVISORY_COMPANY.join(
-    Membership, Membership.company_id == Company.id
-).where(Membership.user_id == bindparam("user_id"))
 
 
 def sees_company(session: Session, user: User, company_id: int) -> bool:
-    """Whether ``company_id`` is among `visible_companies` of ``user`` (one indexed lookup)."""
-    statement = _ADVISORY_COMPANY if user.role == Role.ADVISOR else _MEMBER_COMPANY
-    parameters = {"company_id": company_id, "advisory_id": user.advisory_id, "user_id": user.id}
-    return session.scalar(statement, parameters) is not None
+    """Whether ``company_id`` is among `visible_companies` of ``user``."""
+    parameters = {
+        "company_id": company_id,
+        "user_id": user.id,
+        "role": user.role,
+        "advisory_id": user.advisory_id,
+    }
+    return bool(session.scalar(_SEES_COMPANY, parameters))
 
 
-def can_read_documents(user: User) -> bool:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What the upload route needs of its caller, read with the token in one query."""
+
+    id: int
+    role: str
+    sees_company: bool
+
+
+_CALLER_FOR_COMPANY: Final = (
+    select(User.id, User.role, _sees(bindparam("company_id"), User.id, User.role, User.advisory_id))
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        User.is_active,
+    )
+)
+
+
+def caller_for_company(session: Session, token: str, company_id: int) -> Caller | None:
+    """`user_for_token` and `sees_company` in one round trip: the upload route runs both."""
+    parameters = {"token_hash": token_digest(token), "now": utcnow(), "company_id": company_id}
+    row = session.execute(_CALLER_FOR_COMPANY, parameters).first()
+    return None if row is None else Caller(*row)
+
+
+def can_read_documents(user: User | Caller) -> bool:
     # Employees only see their own payslips (the payslip routes), never company documents.
     return user.role in (Role.ADVISOR, Role.CLIENT)

@@ -9,7 +9,13 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from ingest.auth import can_read_documents, sees_company, user_for_token, visible_companies
+from ingest.auth import (
+    Caller,
+    caller_for_company,
+    can_read_documents,
+    user_for_token,
+    visible_companies,
+)
 from storage.models import Company, Document, Role, User
 from workers.runtime import Runtime, get_runtime
 
@@ -32,18 +38,33 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+UNAUTHORIZED = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    "Missing, expired or revoked token",
+    headers={"WWW-Authenticate": "Bearer"},
+)
 
 
 def authenticated(session: Session, credentials: HTTPAuthorizationCredentials | None) -> User:
     """The caller of a valid bearer token; 401 otherwise."""
     user = user_for_token(session, credentials.credentials) if credentials else None
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Missing, expired or revoked token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise UNAUTHORIZED
     return user
+
+
+def reader_of_company(
+    session: Session, credentials: HTTPAuthorizationCredentials | None, company_id: int
+) -> Caller:
+    """`authenticated` and `readable_company` in one query, for routes that need only the
+    company's id (uploads): 401, 404 or the caller."""
+    token = credentials.credentials if credentials else None
+    caller = caller_for_company(session, token, company_id) if token else None
+    if caller is None:
+        raise UNAUTHORIZED
+    if not can_read_documents(caller) or not caller.sees_company:
+        raise NOT_FOUND
+    return caller
 
 
 def current_user(session: SessionDep, credentials: BearerDep) -> User:
@@ -61,12 +82,6 @@ def readable_company(session: Session, user: User, company_id: int) -> Company:
     if company is None:
         raise NOT_FOUND
     return company
-
-
-def require_readable_company(session: Session, user: User, company_id: int) -> None:
-    """`readable_company` without loading the company: for routes that need only its id."""
-    if not can_read_documents(user) or not sees_company(session, user, company_id):
-        raise NOT_FOUND
 
 
 def readable_document(session: Session, user: User, document_id: str) -> Document:

@@ -23,10 +23,9 @@ from ingest.deps import (
     RuntimeDep,
     SessionDep,
     UserDep,
-    authenticated,
     readable_company,
     readable_document,
-    require_readable_company,
+    reader_of_company,
 )
 from ingest.history import HistoryQuery, history_page
 from ingest.schemas import (
@@ -106,8 +105,7 @@ def _accept_upload(
     form: _UploadForm,
 ) -> UploadResponse:
     with rt.sessions() as session:
-        user = authenticated(session, credentials)
-        require_readable_company(session, user, company_id)
+        user = reader_of_company(session, credentials, company_id)
         folder = form.folder.strip() if form.folder and form.folder.strip() else None
         if folder is not None and user.role != Role.ADVISOR:
             raise HTTPException(422, "Only the advisory shares documents into folders")

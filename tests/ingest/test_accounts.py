@@ -6,7 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ingest.auth import sees_company, visible_companies
+from ingest.auth import (
+    Caller,
+    caller_for_company,
+    issue_token,
+    sees_company,
+    token_digest,
+    visible_companies,
+)
 from storage.logins import LoginFailure
 from storage.models import ApiToken, Company, User, utcnow
 from tests.ingest.portal import PASSWORDS, Portal, portal_fixture  # noqa: F401 - the fixture
@@ -98,16 +105,39 @@ def test_delays_double_and_an_ip_guessing_many_users_is_slowed(portal: Portal):
     assert login(p, "luis").status_code == 429
 
 
-def test_the_one_company_check_agrees_with_the_visible_companies_list(portal: Portal):
+def test_the_one_company_checks_agree_with_the_visible_companies_list(portal: Portal):
     with get_runtime().sessions() as session:
         companies = session.scalars(select(Company.id)).all()
         users = session.scalars(select(User)).all()
         assert len(companies) > 1
         assert len({u.role for u in users}) > 1
         for user in users:
+            token, _ = issue_token(session, user, timedelta(minutes=5))
             visible = set(session.scalars(visible_companies(user).with_only_columns(Company.id)))
             for company_id in companies:
-                assert sees_company(session, user, company_id) == (company_id in visible), (
-                    user.username,
-                    company_id,
-                )
+                expected = company_id in visible
+                case = (user.username, company_id)
+                assert sees_company(session, user, company_id) == expected, case
+                caller = caller_for_company(session, token, company_id)
+                assert caller == Caller(user.id, user.role, expected), case
+
+
+def test_the_upload_caller_check_refuses_revoked_expired_and_inactive(portal: Portal):
+    with get_runtime().sessions() as session:
+        user = session.scalars(select(User).where(User.username == "luis")).one()
+        company_id = session.scalars(visible_companies(user).with_only_columns(Company.id)).first()
+        revoked, _ = issue_token(session, user, timedelta(minutes=5))
+        expired, _ = issue_token(session, user, timedelta(seconds=-1))
+        valid, _ = issue_token(session, user, timedelta(minutes=5))
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == token_digest(revoked))
+            .values(revoked_at=utcnow())
+        )
+        assert caller_for_company(session, valid, company_id) is not None
+        assert caller_for_company(session, revoked, company_id) is None
+        assert caller_for_company(session, expired, company_id) is None
+        assert caller_for_company(session, "not a token", company_id) is None
+        user.is_active = False
+        session.flush()
+        assert caller_for_company(session, valid, company_id) is None

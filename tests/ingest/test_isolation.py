@@ -42,7 +42,7 @@ PUBLIC: dict[str, str] = {
 OWN_TOKEN: dict[str, str] = {
     "/v1/minio/events": "MinIO's webhook target, bearer PAPELEO_MINIO_WEBHOOK_TOKEN",
 }
-# Routes that check the user's token themselves (`deps.authenticated`), not via `current_user`.
+# Routes that check the user's token themselves (`deps.reader_of_company`), not via `current_user`.
 CHECKS_USER_TOKEN_ITSELF: dict[str, str] = {
     "/v1/companies/{company_id}/documents": "uploads: one thread-pool hop for all of it",
 }
