@@ -328,15 +328,25 @@ def notify(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
     return StepOutcome(message=f"notifications planned; {planned} e-mail/webhook deliveries")
 
 
+_STEPS: Final = (normalize, ocr, classify, index, notify)
+
+
 def document_chain(document_id: str) -> chain:
     """The chain of signatures processing one document (ids only in the arguments)."""
-    return chain(
-        normalize.si(document_id),
-        ocr.si(document_id),
-        classify.si(document_id),
-        index.si(document_id),
-        notify.si(document_id),
-    )
+    return chain(*(step.si(document_id) for step in _STEPS))
+
+
+def send_document_chain(document_id: str, first_task_id: str, headers: dict[str, str]) -> None:
+    """Publish what `document_chain` publishes, for a third of the CPU: uploads' hot path.
+
+    The chain travels as Celery sends it (protocol 2): the first step's message carries the
+    others, last first, in its ``chain`` option. Skipping the canvas machinery (cloning and
+    freezing every step) leaves the later steps' ids to the worker, which sets them when it
+    sends each one, as it does for any chain.
+    """
+    first, *rest = _STEPS
+    later = [step.si(document_id) for step in reversed(rest)]
+    first.apply_async((document_id,), task_id=first_task_id, chain=later, headers=headers)
 
 
 def start_processing(document_id: str) -> None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from celery import chain
+from celery.utils import uuid
 from sqlalchemy.orm import Session
 
 from storage.duplicates import earliest_copy
 from storage.intake import NewDocument, insert_document
 from storage.models import utcnow
 from storage.tasks import add_published
-from workers.documents import document_chain
+from workers.documents import normalize, send_document_chain
 from workers.queues import TASK_QUEUES
 from workers.signals import RECORDED_HEADER
 
@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Registered:
-    """A document added to the session: a duplicate (nothing to run) or with its chain."""
+    """A document added to the session: a duplicate (nothing to run) or its chain's first id."""
 
     document_id: str
     duplicate_of: str | None
-    chain: chain | None
+    first_task_id: str | None
 
 
 def register_document(session: Session, new: NewDocument) -> Registered:
@@ -45,18 +45,20 @@ def register_document(session: Session, new: NewDocument) -> Registered:
     insert_document(session, new, duplicate_of=original, at=utcnow())
     if original is not None:
         return Registered(new.id, original, None)
-    signature = document_chain(new.id)
-    signature.freeze()  # fixes the task ids, so the first one can be recorded now
-    first = signature.tasks[0]
-    add_published(session, first.id, first.task, queue=TASK_QUEUES[first.task], document_id=new.id)
-    return Registered(new.id, None, signature)
+    first_task_id = uuid()  # fixed now, so the task can be recorded as published here
+    queue = TASK_QUEUES[normalize.name]
+    add_published(session, first_task_id, normalize.name, queue=queue, document_id=new.id)
+    return Registered(new.id, None, first_task_id)
 
 
 def publish(registered: Registered) -> None:
     """Publish the chain of a committed document; a broker outage is left to the sweeper."""
-    if registered.chain is None:
+    if registered.first_task_id is None:
         return
+    first_task_id = registered.first_task_id
     try:
-        registered.chain.apply_async(headers={RECORDED_HEADER: registered.chain.tasks[0].id})
+        send_document_chain(
+            registered.document_id, first_task_id, headers={RECORDED_HEADER: first_task_id}
+        )
     except Exception:  # the row is committed and `queued`: the sweeper re-publishes it
         log.exception("could not publish document %s; the sweeper will", registered.document_id)

@@ -44,8 +44,8 @@ def test_a_new_document_is_queued_with_its_first_task_recorded_before_publicatio
     registered = upload(invoice_pdf_bytes(make_invoice(3)), "factura.pdf")
 
     assert registered.duplicate_of is None
-    assert registered.chain is not None
-    first_task = registered.chain.tasks[0].id
+    assert registered.first_task_id is not None
+    first_task = registered.first_task_id
     with get_runtime().sessions() as session:
         document = session.get_one(Document, registered.document_id)
         assert document.status == DocumentStatus.QUEUED
@@ -81,7 +81,7 @@ def test_the_same_bytes_again_are_a_duplicate_with_no_chain_and_no_task(runtime)
     copy = upload(body, "otra vez.pdf")
 
     assert copy.duplicate_of == original.document_id
-    assert copy.chain is None
+    assert copy.first_task_id is None
     publish(copy)  # nothing to publish: no error, no row
     with get_runtime().sessions() as session:
         document = session.get_one(Document, copy.document_id)
