@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import hashlib
 import hmac
 import io
@@ -221,23 +222,58 @@ def _sync_filesystems(syncfs: Callable[[int], int], folders: Iterable[Path]) -> 
             os.close(fd)
 
 
-def _write_temp(path: Path, data: bytes) -> tuple[Path, int]:
-    """``data`` in a new hidden temp file beside ``path``, not yet synced: (temp, inode)."""
+def _write_temp(
+    path: Path, data: bytes, meta: dict[str, object] | None = None
+) -> tuple[Path, int, bool]:
+    """``data`` in a new hidden temp file beside ``path``, not yet synced.
+
+    Returns (temp, inode, whether ``meta`` went into its extended attribute).
+    """
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-            return Path(temp_name), os.fstat(out.fileno()).st_ino
+            inode = os.fstat(out.fileno()).st_ino
+            attached = meta is not None and _attach_meta(out.fileno(), meta | {"inode": inode})
+            return Path(temp_name), inode, attached
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
 
 
+# An object's content type and ETag, kept with its bytes: the inode carries them through the
+# rename and one fsync covers both. Where the filesystem has no user attributes, a sidecar.
+_META_ATTRIBUTE: Final = "user.papeleo.meta"
+_NO_ATTRIBUTES: Final = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
+
+
+def _attach_meta(fd: int, meta: dict[str, object]) -> bool:
+    """Store ``meta`` in the open file's extended attribute; False where there are none."""
+    if not hasattr(os, "setxattr"):  # not Linux
+        return False
+    try:
+        os.setxattr(fd, _META_ATTRIBUTE, json.dumps(meta).encode())
+    except OSError as error:
+        if error.errno in _NO_ATTRIBUTES:
+            return False
+        raise
+    return True
+
+
+def _attached_meta(path: Path) -> dict[str, object]:
+    try:
+        meta = json.loads(os.getxattr(path, _META_ATTRIBUTE))
+    except (AttributeError, OSError, ValueError):  # none, unsupported, or not ours
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 class FilesystemStore:
     """Objects as files under `root`: the embedded default, no server needed.
 
-    Each object ``a/b/name`` has a hidden sidecar ``a/b/.name.meta.json`` with its content type
-    and ETag; the sidecar records the data file's inode so a stale one is detected.
+    Each object's content type and ETag live in an extended attribute of its file, or, on a
+    filesystem without them, in a hidden sidecar ``a/b/.name.meta.json``. Both record the
+    file's inode and size, so a stale one is detected.
     """
 
     def __init__(self, root: Path, *, url_base: str, secret: str) -> None:
@@ -287,39 +323,38 @@ class FilesystemStore:
                 if length >= 0 and size != length:
                     raise ValueError(f"stream ended after {size} bytes; {length} were announced")
                 out.flush()
-                os.fsync(out.fileno())
                 written = os.fstat(out.fileno())
-            info = ObjectInfo(
-                key=key,
-                size=size,
-                etag=digest.hexdigest(),
-                content_type=content_type,
-                last_modified=datetime.fromtimestamp(written.st_mtime, tz=UTC),
-            )
-            # Sidecar first: if we crash before the data rename, its inode no longer matches.
-            self._write_meta(
-                path,
-                {
+                meta: dict[str, object] = {
                     "content_type": content_type,
-                    "etag": info.etag,
+                    "etag": digest.hexdigest(),
                     "size": size,
                     "inode": written.st_ino,
-                },
-            )
+                }
+                attached = _attach_meta(out.fileno(), meta)
+                os.fsync(out.fileno())
+            if not attached:
+                # Sidecar first: if we crash before the data rename, its inode no longer matches.
+                self._write_meta(path, meta)
             temp_path.replace(path)
             _fsync_directory(path.parent)
         except BaseException:
             temp_path.unlink(missing_ok=True)
             raise
-        return info
+        return ObjectInfo(
+            key=key,
+            size=size,
+            etag=str(meta["etag"]),
+            content_type=content_type,
+            last_modified=datetime.fromtimestamp(written.st_mtime, tz=UTC),
+        )
 
     def put_many(
         self, objects: Sequence[tuple[str, bytes]], *, content_type: str = DEFAULT_CONTENT_TYPE
     ) -> None:
         """Store small in-memory objects, each as `put` would; all durable on return.
 
-        The steps of `put` in batches: every temp file and sidecar written, one syncfs,
-        every rename, one more syncfs. Two flushes per batch instead of three fsyncs per
+        The steps of `put` in batches: every temp file (and sidecar) written, one syncfs,
+        every rename, one more syncfs. Two flushes per batch instead of two fsyncs per
         object (a batch of rendered payslips). Without syncfs (not Linux): `put` each.
         """
         paths = [self._path(key) for key, _ in objects]  # every key checked before any write
@@ -333,18 +368,20 @@ class FilesystemStore:
         try:
             for path, (_, data) in zip(paths, objects, strict=True):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                data_temp, inode = _write_temp(path, data)
-                temps.append(data_temp)
-                meta = {
+                meta: dict[str, object] = {
                     "content_type": content_type,
                     "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
                     "size": len(data),
-                    "inode": inode,
                 }
-                meta_temp, _ = _write_temp(path, json.dumps(meta).encode())
-                temps.append(meta_temp)
-                # Sidecar first, as in `put`: a crash in between leaves a detectable stale one.
-                renames += [(meta_temp, self._meta_path(path)), (data_temp, path)]
+                data_temp, inode, attached = _write_temp(path, data, meta)
+                temps.append(data_temp)
+                if not attached:
+                    sidecar = json.dumps(meta | {"inode": inode}).encode()
+                    meta_temp, _, _ = _write_temp(path, sidecar)
+                    temps.append(meta_temp)
+                    # Sidecar first, as in `put`: a crash in between leaves a detectable stale one.
+                    renames.append((meta_temp, self._meta_path(path)))
+                renames.append((data_temp, path))
             folders = {path.parent for path in paths}
             _sync_filesystems(syncfs, folders)
             for temp, final in renames:
@@ -397,7 +434,7 @@ class FilesystemStore:
                 raise
 
     def stat(self, key: str) -> ObjectInfo:
-        """Size and time from the file, content type and ETag from its sidecar."""
+        """Size and time from the file, content type and ETag from its attribute or sidecar."""
         path = self._path(key)
         try:
             st = path.stat()
@@ -405,11 +442,11 @@ class FilesystemStore:
             raise ObjectNotFound(key) from None
         if not stat_mode.S_ISREG(st.st_mode):
             raise ObjectNotFound(key)
-        meta = self._read_meta(path)
+        meta = _attached_meta(path) or self._read_meta(path)
         if meta.get("inode") == st.st_ino and meta.get("size") == st.st_size:
             etag, content_type = str(meta["etag"]), str(meta["content_type"])
         else:
-            # Sidecar lost or stale (crash or concurrent writers): the bytes are the truth.
+            # Metadata lost or stale (crash or concurrent writers): the bytes are the truth.
             etag, content_type = self._md5_of(path), DEFAULT_CONTENT_TYPE
         return ObjectInfo(
             key=key,

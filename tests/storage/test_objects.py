@@ -496,36 +496,54 @@ def test_filesystem_verify_download_rejects_hostile_keys(fs_store: FilesystemSto
         assert not fs_store.verify_download(key, expires, "0" * 64)
 
 
+@pytest.fixture(params=["attribute", "sidecar"])
+def metadata_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the store keeps content types: a file attribute, or (without them) a sidecar."""
+    if request.param == "sidecar":
+
+        def unsupported(*_: object) -> None:
+            raise OSError(errno.ENOTSUP, "Operation not supported")
+
+        monkeypatch.setattr(objects.os, "setxattr", unsupported)
+    return str(request.param)
+
+
+def files_beside(name: str, metadata_in: str) -> list[str]:
+    """The folder of object ``name`` once written: it, and its sidecar if there is one."""
+    return sorted([name, f".{name}.meta.json"] if metadata_in == "sidecar" else [name])
+
+
 def test_filesystem_layout_and_no_sidecars_listed(
-    fs_store: FilesystemStore, tmp_path: Path
+    fs_store: FilesystemStore, tmp_path: Path, metadata_in: str
 ) -> None:
     key = key_for("factura.pdf")
     fs_store.put(key, io.BytesIO(PDF), length=len(PDF), content_type="application/pdf")
     data_file = tmp_path / "objects" / key
     assert data_file.read_bytes() == PDF
-    # Only the object and its hidden sidecar: no temp files left behind.
-    assert sorted(p.name for p in data_file.parent.iterdir()) == [
-        ".factura.pdf.meta.json",
-        "factura.pdf",
-    ]
+    # Only the object (and its hidden sidecar): no temp files left behind.
+    assert sorted(p.name for p in data_file.parent.iterdir()) == files_beside(
+        "factura.pdf", metadata_in
+    )
     assert [info.key for info in fs_store.list("")] == [key]
+    info = fs_store.stat(key)
+    assert (info.content_type, info.etag) == ("application/pdf", hashlib.md5(PDF).hexdigest())
 
 
 def test_filesystem_failed_upload_leaves_no_temp_files(
-    fs_store: FilesystemStore, tmp_path: Path
+    fs_store: FilesystemStore, tmp_path: Path, metadata_in: str
 ) -> None:
     key = key_for("factura.pdf")
     fs_store.put(key, io.BytesIO(PDF), length=len(PDF))
     with pytest.raises(OSError):
         fs_store.put(key, FailingStream(2 * MiB))  # type: ignore[arg-type]
     folder = (tmp_path / "objects" / key).parent
-    assert sorted(p.name for p in folder.iterdir()) == [".factura.pdf.meta.json", "factura.pdf"]
+    assert sorted(p.name for p in folder.iterdir()) == files_beside("factura.pdf", metadata_in)
     with fs_store.open(key) as source:
         assert source.read() == PDF  # the previous version is intact
 
 
 def test_filesystem_put_many_syncs_the_files_before_and_the_renames_after(
-    fs_store: FilesystemStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fs_store: FilesystemStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, metadata_in: str
 ) -> None:
     root = tmp_path / "objects"
     keys = [key_for(f"nomina-{i}.pdf", role=ObjectRole.PAYSLIP) for i in range(2)]
@@ -539,16 +557,17 @@ def test_filesystem_put_many_syncs_the_files_before_and_the_renames_after(
 
     monkeypatch.setattr(objects, "_SYNCFS", syncfs)
     fs_store.put_many([(key, PDF) for key in keys], content_type="application/pdf")
-    # One filesystem: two flushes for the batch. First every temp file and sidecar is
-    # written and nothing renamed; then every object and sidecar is in place.
+    # One filesystem: two flushes for the batch. First every temp file (and sidecar) is
+    # written and nothing renamed; then every object (and sidecar) is in place.
     assert len(seen) == 2
     (temps, finals), (temps_after, finals_after) = seen
-    assert len(temps) == 4
+    expected = sorted(
+        files_beside("nomina-0.pdf", metadata_in) + files_beside("nomina-1.pdf", metadata_in)
+    )
+    assert len(temps) == len(expected)
     assert finals == []
     assert temps_after == []
-    assert finals_after == sorted(
-        ["nomina-0.pdf", "nomina-1.pdf", ".nomina-0.pdf.meta.json", ".nomina-1.pdf.meta.json"]
-    )
+    assert finals_after == expected
     assert fs_store.stat(keys[0]).content_type == "application/pdf"
 
 
@@ -579,12 +598,13 @@ def test_filesystem_put_many_without_syncfs_puts_each(
     assert fs_store.stat(key_for("nomina.pdf")).etag == hashlib.md5(PDF).hexdigest()
 
 
-def test_filesystem_stale_sidecar_falls_back_to_bytes(
-    fs_store: FilesystemStore, tmp_path: Path
+def test_filesystem_stale_metadata_falls_back_to_bytes(
+    fs_store: FilesystemStore, tmp_path: Path, metadata_in: str
 ) -> None:
     key = key_for("factura.pdf")
     fs_store.put(key, io.BytesIO(b"old"), content_type="application/pdf")
-    # Simulate a crash between the sidecar and the data rename: a new file, old sidecar.
+    # A crash between the sidecar and the data rename, or a file put there by hand: a new
+    # file with no attribute, maybe an old sidecar.
     data_file = tmp_path / "objects" / key
     replacement = data_file.with_name("replacement")
     replacement.write_bytes(b"new")
@@ -592,6 +612,28 @@ def test_filesystem_stale_sidecar_falls_back_to_bytes(
     info = fs_store.stat(key)
     assert info.etag == hashlib.md5(b"new").hexdigest()
     assert info.content_type == "application/octet-stream"
+    # The same file rewritten in place: its attribute (same inode) no longer fits its size.
+    fs_store.put(key, io.BytesIO(b"old"), content_type="application/pdf")
+    data_file.write_bytes(b"rewritten")
+    info = fs_store.stat(key)
+    assert info.etag == hashlib.md5(b"rewritten").hexdigest()
+    assert info.content_type == "application/octet-stream"
+
+
+def test_filesystem_reads_sidecars_of_objects_written_before_attributes(
+    fs_store: FilesystemStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = key_for("factura.pdf")
+    with monkeypatch.context() as without_attributes:
+        without_attributes.setattr(objects, "_attach_meta", lambda fd, meta: False)
+        fs_store.put(key, io.BytesIO(PDF), content_type="application/pdf")
+    assert (tmp_path / "objects" / key).with_name(".factura.pdf.meta.json").exists()
+    assert fs_store.stat(key).content_type == "application/pdf"
+    # Written again where attributes work: the attribute is read, the old sidecar ignored.
+    fs_store.put(key, io.BytesIO(b"%PDF-1.7 new"), content_type="application/x-new")
+    assert fs_store.stat(key).content_type == "application/x-new"
+    fs_store.delete(key)
+    assert list((tmp_path / "objects" / key).parent.iterdir()) == []
 
 
 def test_filesystem_download_url_format(fs_store: FilesystemStore) -> None:
