@@ -91,16 +91,9 @@ def up(host: str, port: int, concurrency: int) -> None:
 @click.option("--workers", default=1, show_default=True)
 def api(host: str, port: int, workers: int) -> None:
     """Run the HTTP API."""
-    import uvicorn
+    from ingest.server import serve
 
-    uvicorn.run(
-        "ingest.api:create_api",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-    )
+    serve(host, port, workers)
 
 
 @main.command()
