@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select, tuple_
+from sqlalchemy import ScalarSelect, Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from storage.models import Document, DocumentStatus
@@ -26,13 +26,9 @@ def _originals(company_id: Any, sha256: Any) -> Select[tuple[str]]:
     )
 
 
-# Built once: every upload runs it, and building a statement costs more than running it.
-_EARLIEST_COPY: Final = _originals(bindparam("company_id"), bindparam("sha256"))
-
-
-def earliest_copy(session: Session, company_id: int, sha256: str) -> str | None:
-    """The id of the company's earliest live document with these bytes (before adding one)."""
-    return session.scalar(_EARLIEST_COPY, {"company_id": company_id, "sha256": sha256})
+def earliest_copy(company_id: Any, sha256: Any) -> ScalarSelect[str]:
+    """SQL for the id of the company's earliest live document with these bytes, or NULL."""
+    return _originals(company_id, sha256).scalar_subquery()
 
 
 def duplicate_note(original_id: str) -> str:

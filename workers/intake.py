@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from celery.utils import uuid
 from sqlalchemy.orm import Session
 
-from storage.duplicates import earliest_copy
 from storage.intake import NewDocument, insert_document
 from storage.models import utcnow
 from storage.tasks import add_published
@@ -41,8 +40,7 @@ def register_document(session: Session, new: NewDocument) -> Registered:
     gets no chain: the same bytes are not processed twice for one company. Two copies racing
     each other both see no original here; the chain's own check settles which one is.
     """
-    original = earliest_copy(session, new.company_id, new.sha256)
-    insert_document(session, new, duplicate_of=original, at=utcnow())
+    original = insert_document(session, new, at=utcnow())
     if original is not None:
         return Registered(new.id, original, None)
     first_task_id = uuid()  # fixed now, so the task can be recorded as published here
