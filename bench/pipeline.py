@@ -9,7 +9,7 @@ Prints:
 Runs against PostgreSQL + RabbitMQ (own vhost) on 127.0.0.1 and the filesystem store, so the
 figures measure Papeleo, not an S3 emulator. Usage:
 
-    .venv/bin/python bench/pipeline.py [--uploads 1000] [--clients 16] [--big-mb 200]
+    .venv/bin/python -m bench.pipeline [--uploads 3000] [--clients 16] [--big-mb 200]
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def big_upload_rss(cluster: Cluster, megabytes: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--uploads", type=int, default=1000)
+    parser.add_argument("--uploads", type=int, default=3000)  # ~10 s: steadier than 1,000
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--latency-docs", type=int, default=30)
     parser.add_argument("--big-mb", type=int, default=200)

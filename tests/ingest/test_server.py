@@ -40,8 +40,11 @@ def workers_of(pid: int) -> set[int]:
     return found
 
 
-def established_connections(pid: int, port: int) -> int:
-    """How many accepted TCP connections to ``port`` process ``pid`` holds."""
+ESTABLISHED, LISTEN = "01", "0A"  # TCP states as /proc/net/tcp writes them
+
+
+def sockets_on(pid: int, port: int, state: str = ESTABLISHED) -> int:
+    """How many TCP sockets on local ``port`` in ``state`` process ``pid`` holds."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -54,9 +57,17 @@ def established_connections(pid: int, port: int) -> int:
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+        if local_port == port and fields[3] == state and fields[9] in inodes:
             count += 1
     return count
+
+
+def listening_workers(pid: int, port: int) -> set[int] | None:
+    """The API's workers once all of them listen on ``port``."""
+    workers = workers_of(pid)
+    if len(workers) == WORKERS and all(sockets_on(w, port, LISTEN) for w in workers):
+        return workers
+    return None
 
 
 def wait_for(condition, timeout: float = 30):  # type: ignore[no-untyped-def]
@@ -88,8 +99,9 @@ def api(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: len(workers_of(process.pid)) == WORKERS)
-        wait_for(lambda: healthy(f"http://127.0.0.1:{port}"))
+        # Each worker listens once its app has started; until then the others take everything.
+        wait_for(lambda: listening_workers(process.pid, port), timeout=60)
+        assert healthy(f"http://127.0.0.1:{port}")
         yield process, port
     finally:
         if process.poll() is None:
@@ -109,7 +121,7 @@ def test_every_worker_takes_connections_and_a_dead_one_is_replaced(api) -> None:
             connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: papeleo\r\n\r\n")
         for connection in connections:
             assert connection.recv(4096).startswith(b"HTTP/1.1 200")
-        held = {pid: established_connections(pid, port) for pid in workers}
+        held = {pid: sockets_on(pid, port) for pid in workers}
         assert sum(held.values()) == 32
         assert min(held.values()) >= 4, held  # below 4 of 32 by chance: about 1 in 10^6
     finally:
