@@ -344,6 +344,13 @@ def send_document_chain(document_id: str, first_task_id: str, headers: dict[str,
     freezing every step) leaves the later steps' ids to the worker, which sets them when it
     sends each one, as it does for any chain.
     """
+    if app.conf.task_always_eager:
+        # Run here (`papeleo process`, tests): an eager task ignores its message's chain, the
+        # canvas runs every step in turn.
+        steps = document_chain(document_id)
+        steps.tasks[0].set(task_id=first_task_id)
+        steps.apply_async(headers=headers)
+        return
     first, *rest = _STEPS
     later = [step.si(document_id) for step in reversed(rest)]
     first.apply_async((document_id,), task_id=first_task_id, chain=later, headers=headers)
