@@ -71,23 +71,27 @@ def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, date
     return token, expires_at
 
 
+def _with_valid_token(statement: Select[Any]) -> Select[Any]:
+    """``statement`` over users, kept to the active user of an unexpired, unrevoked token."""
+    return statement.join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        User.is_active,
+    )
+
+
+def _token_parameters(token: str) -> dict[str, Any]:
+    return {"token_hash": token_digest(token), "now": utcnow()}
+
+
 # Statements every request runs are built once: building one costs more than running it.
-_USER_FOR_TOKEN: Final = (
-    select(User, ApiToken.revoked_at, ApiToken.expires_at)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
+_USER_FOR_TOKEN: Final = _with_valid_token(select(User))
 
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user owning a valid, unexpired, unrevoked token."""
-    row = session.execute(_USER_FOR_TOKEN, {"token_hash": token_digest(token)}).first()
-    if row is None:
-        return None
-    user, revoked_at, expires_at = row
-    if revoked_at is not None or expires_at <= utcnow() or not user.is_active:
-        return None
-    return user
+    return session.scalar(_USER_FOR_TOKEN, _token_parameters(token))
 
 
 def visible_companies(user: User) -> Select[tuple[Company]]:
@@ -145,21 +149,14 @@ class Caller:
     sees_company: bool
 
 
-_CALLER_FOR_COMPANY: Final = (
+_CALLER_FOR_COMPANY: Final = _with_valid_token(
     select(User.id, User.role, _sees(bindparam("company_id"), User.id, User.role, User.advisory_id))
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(
-        ApiToken.token_hash == bindparam("token_hash"),
-        ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > bindparam("now"),
-        User.is_active,
-    )
 )
 
 
 def caller_for_company(session: Session, token: str, company_id: int) -> Caller | None:
     """`user_for_token` and `sees_company` in one round trip: the upload route runs both."""
-    parameters = {"token_hash": token_digest(token), "now": utcnow(), "company_id": company_id}
+    parameters = _token_parameters(token) | {"company_id": company_id}
     row = session.execute(_CALLER_FOR_COMPANY, parameters).first()
     return None if row is None else Caller(*row)
 
