@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ScalarSelect, Select, select, tuple_
 from sqlalchemy.orm import Session
@@ -31,9 +31,12 @@ def earliest_copy(company_id: Any, sha256: Any) -> ScalarSelect[str]:
     return _originals(company_id, sha256).scalar_subquery()
 
 
+DUPLICATE_NOTE: Final = "duplicate of "
+
+
 def duplicate_note(original_id: str) -> str:
     """The history line of a duplicate: why it was not processed."""
-    return f"duplicate of {original_id}"
+    return DUPLICATE_NOTE + original_id
 
 
 def find_original(session: Session, document: Document) -> str | None:

@@ -2,20 +2,22 @@
 
 An upload adds three rows (the document, its first history line, its first task) and nothing
 reads them back in that transaction, so the ORM's unit of work would only add cost. The
-document's own insert looks up the earlier copy of its bytes: no round trip of its own.
+document's own insert looks up the earlier copy of its bytes. On PostgreSQL the three rows go
+in one statement (data-modifying CTEs); SQLite has none, so there they are three.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import bindparam, case, insert
+from sqlalchemy import bindparam, case, insert, literal, select
 from sqlalchemy.orm import Session
 
-from storage.duplicates import duplicate_note, earliest_copy
+from storage.duplicates import DUPLICATE_NOTE, duplicate_note, earliest_copy
 from storage.models import Document, DocumentEvent, DocumentStatus, Source, Step, StepStatus
+from storage.tasks import TaskRun, TaskStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,29 +40,89 @@ class NewDocument:
     folder: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FirstTask:
+    """The chain's first task: recorded as published with the document, unless a duplicate."""
+
+    task_id: str
+    name: str
+    queue: str
+
+
 _FIELDS: Final = tuple(field.name for field in fields(NewDocument))
 _ORIGINAL: Final = earliest_copy(bindparam("of_company_id"), bindparam("of_sha256"))
+# Every column, defaults included: a CTE's insert gets none of the model's Python defaults.
+_DOCUMENT_VALUES: Final = {name: bindparam(name) for name in _FIELDS} | {
+    "run": 1,
+    "needs_review": False,
+    "ocr_pages": [],
+    "fields": {},
+    "created_at": bindparam("at"),
+    "updated_at": bindparam("at"),
+    "duplicate_of": _ORIGINAL,
+    "status": case((_ORIGINAL.is_(None), DocumentStatus.QUEUED), else_=DocumentStatus.DUPLICATE),
+}
 _INSERT_DOCUMENT: Final = (
-    insert(Document.__table__)
-    .values(
-        duplicate_of=_ORIGINAL,
-        status=case((_ORIGINAL.is_(None), DocumentStatus.QUEUED), else_=DocumentStatus.DUPLICATE),
-    )
-    .returning(Document.duplicate_of)
+    insert(Document.__table__).values(_DOCUMENT_VALUES).returning(Document.duplicate_of)
 )
 
 
-def insert_document(session: Session, new: NewDocument, *, at: datetime) -> str | None:
-    """Insert ``new``: ``queued`` (its first step waiting), or a skipped ``duplicate`` of the
-    company's earliest live copy of the same bytes, whose id it returns."""
-    row = {name: getattr(new, name) for name in _FIELDS} | {
-        "run": 1,
-        "created_at": at,
-        "updated_at": at,
+def _insert_all() -> Any:
+    """The PostgreSQL statement: the document, its history line and its first task."""
+    document = (
+        insert(Document.__table__)
+        .values(_DOCUMENT_VALUES)
+        .returning(Document.id, Document.duplicate_of)
+        .cte("document")
+    )
+    duplicate = document.c.duplicate_of.is_not(None)
+    line = insert(DocumentEvent.__table__).from_select(
+        ["document_id", "run", "step", "queued_at", "status", "finished_at", "message", "attempts"],
+        select(
+            document.c.id,
+            literal(1),
+            literal(Step.NORMALIZE.value),
+            bindparam("at"),
+            case((duplicate, StepStatus.SKIPPED.value), else_=StepStatus.QUEUED.value),
+            case((duplicate, bindparam("at"))),
+            case((duplicate, literal(DUPLICATE_NOTE) + document.c.duplicate_of)),
+            literal(0),
+        ),
+    )
+    task = insert(TaskRun.__table__).from_select(
+        ["task_id", "name", "queue", "document_id", "status", "published_at", "retries"],
+        select(
+            bindparam("task_id"),
+            bindparam("task_name"),
+            bindparam("task_queue"),
+            document.c.id,
+            literal(TaskStatus.PUBLISHED.value),
+            bindparam("at"),
+            literal(0),
+        ).where(document.c.duplicate_of.is_(None)),
+    )
+    return select(document.c.duplicate_of).add_cte(line.cte("line"), task.cte("task"))
+
+
+_INSERT_ALL: Final = _insert_all()
+
+
+def insert_document(
+    session: Session, new: NewDocument, *, at: datetime, first_task: FirstTask
+) -> str | None:
+    """Insert ``new``: ``queued`` with its first task published, or a skipped ``duplicate``
+    of the company's earliest live copy of the same bytes, whose id it returns."""
+    params = {name: getattr(new, name) for name in _FIELDS} | {
+        "at": at,
         "of_company_id": new.company_id,
         "of_sha256": new.sha256,
     }
-    duplicate_of: str | None = session.execute(_INSERT_DOCUMENT, row).scalar_one()
+    if session.get_bind().dialect.name == "postgresql":
+        task = {"task_id": first_task.task_id, "task_name": first_task.name}
+        return session.execute(
+            _INSERT_ALL, params | task | {"task_queue": first_task.queue}
+        ).scalar_one()
+    duplicate_of: str | None = session.execute(_INSERT_DOCUMENT, params).scalar_one()
     line = {"document_id": new.id, "run": 1, "step": Step.NORMALIZE, "queued_at": at}
     if duplicate_of:
         line |= {
@@ -71,4 +133,17 @@ def insert_document(session: Session, new: NewDocument, *, at: datetime) -> str 
     else:
         line |= {"status": StepStatus.QUEUED}
     session.execute(insert(DocumentEvent.__table__), line)
+    if not duplicate_of:
+        session.execute(
+            insert(TaskRun.__table__),
+            {
+                "task_id": first_task.task_id,
+                "name": first_task.name,
+                "queue": first_task.queue,
+                "document_id": new.id,
+                "status": TaskStatus.PUBLISHED,
+                "published_at": at,
+                "retries": 0,
+            },
+        )
     return duplicate_of

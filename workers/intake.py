@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from celery.utils import uuid
 from sqlalchemy.orm import Session
 
-from storage.intake import NewDocument, insert_document
+from storage.intake import FirstTask, NewDocument, insert_document
 from storage.models import utcnow
-from storage.tasks import add_published
 from workers.documents import normalize, send_document_chain
 from workers.queues import TASK_QUEUES
 from workers.signals import RECORDED_HEADER
@@ -40,13 +39,12 @@ def register_document(session: Session, new: NewDocument) -> Registered:
     gets no chain: the same bytes are not processed twice for one company. Two copies racing
     each other both see no original here; the chain's own check settles which one is.
     """
-    original = insert_document(session, new, at=utcnow())
+    # The task id is fixed now, so the task can be recorded as published with the document.
+    first = FirstTask(uuid(), normalize.name, TASK_QUEUES[normalize.name])
+    original = insert_document(session, new, at=utcnow(), first_task=first)
     if original is not None:
         return Registered(new.id, original, None)
-    first_task_id = uuid()  # fixed now, so the task can be recorded as published here
-    queue = TASK_QUEUES[normalize.name]
-    add_published(session, first_task_id, normalize.name, queue=queue, document_id=new.id)
-    return Registered(new.id, None, first_task_id)
+    return Registered(new.id, None, first.task_id)
 
 
 def publish(registered: Registered) -> None:

@@ -110,3 +110,34 @@ def test_the_same_file_twice_in_one_transaction_is_registered_once(runtime):
             select(DocumentEvent.message).where(DocumentEvent.document_id == second.document_id)
         ).all()
         assert history == [f"duplicate of {first.document_id}"]
+
+
+def test_the_rows_carry_the_models_defaults_on_either_database(runtime):
+    # PostgreSQL writes the three rows in one statement, which gets none of the model's
+    # Python-side defaults: they are spelled out there, and must match the other path.
+    body = invoice_pdf_bytes(make_invoice(7))
+    original = upload(body, "factura.pdf")
+    copy = upload(body, "copia.pdf")
+
+    with get_runtime().sessions() as session:
+        for registered in (original, copy):
+            document = session.get_one(Document, registered.document_id)
+            assert (document.needs_review, document.ocr_pages, document.fields, document.run) == (
+                False,
+                [],
+                {},
+                1,
+            )
+            assert document.created_at == document.updated_at
+            line = session.scalars(
+                select(DocumentEvent).where(DocumentEvent.document_id == registered.document_id)
+            ).one()
+            assert (line.run, line.attempts, line.queued_at) == (1, 0, document.created_at)
+            assert line.finished_at == (document.created_at if registered.duplicate_of else None)
+        task = session.scalars(select(TaskRun)).one()
+        published = session.get_one(Document, original.document_id).created_at
+        assert (task.document_id, task.retries, task.published_at) == (
+            original.document_id,
+            0,
+            published,
+        )
