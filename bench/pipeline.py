@@ -186,17 +186,20 @@ class Cluster:
         subprocess.run(["rabbitmqctl", "delete_vhost", self.vhost], capture_output=True)
 
 
-def multipart(body: bytes, file_name: str) -> tuple[str, bytes]:
-    """(Content-Type, body) of a one-file upload form, as a portal would send it."""
+def form_frame(file_name: str) -> tuple[str, bytes, bytes]:
+    """(Content-Type, head, tail) of a one-file upload form, as a portal would send it."""
     boundary = uuid.uuid4().hex
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
         f'filename="{file_name}"\r\nContent-Type: application/pdf\r\n\r\n'
     ).encode()
-    return (
-        f"multipart/form-data; boundary={boundary}",
-        head + body + f"\r\n--{boundary}--\r\n".encode(),
-    )
+    return f"multipart/form-data; boundary={boundary}", head, f"\r\n--{boundary}--\r\n".encode()
+
+
+def multipart(body: bytes, file_name: str) -> tuple[str, bytes]:
+    """(Content-Type, body) of a one-file upload form."""
+    content_type, head, tail = form_frame(file_name)
+    return content_type, head + body + tail
 
 
 async def hammer(
@@ -266,12 +269,7 @@ def indexed_latency(cluster: Cluster, count: int, body: bytes) -> list[float]:
 
 def big_upload_rss(cluster: Cluster, megabytes: int) -> tuple[float, float]:
     """Stream a ``megabytes`` file as multipart; return (RSS before, max RSS growth) in MB."""
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
-        f'filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    content_type, head, tail = form_frame("big.pdf")
     chunk = b"%PDF-1.7\n" + os.urandom(1024 * 1024 - 9)
 
     def body() -> Iterator[bytes]:
@@ -298,7 +296,7 @@ def big_upload_rss(cluster: Cluster, megabytes: int) -> tuple[float, float]:
         content=body(),
         headers=cluster.headers
         | {
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Type": content_type,
             "Content-Length": str(length),
         },
         timeout=300,
