@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import bindparam, case, insert, literal, select
+from sqlalchemy import Select, bindparam, case, insert, literal, select
 from sqlalchemy.orm import Session
 
 from storage.duplicates import DUPLICATE_NOTE, duplicate_note, earliest_copy
 from storage.models import Document, DocumentEvent, DocumentStatus, Source, Step, StepStatus
-from storage.tasks import TaskRun, TaskStatus
+from storage.tasks import TaskRun, TaskStatus, add_published
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,19 +62,13 @@ _DOCUMENT_VALUES: Final = {name: bindparam(name) for name in _FIELDS} | {
     "duplicate_of": _ORIGINAL,
     "status": case((_ORIGINAL.is_(None), DocumentStatus.QUEUED), else_=DocumentStatus.DUPLICATE),
 }
-_INSERT_DOCUMENT: Final = (
-    insert(Document.__table__).values(_DOCUMENT_VALUES).returning(Document.duplicate_of)
-)
+_DOCUMENT: Final = insert(Document.__table__).values(_DOCUMENT_VALUES)
+_INSERT_DOCUMENT: Final = _DOCUMENT.returning(Document.duplicate_of)
 
 
-def _insert_all() -> Any:
+def _insert_all() -> Select[tuple[str | None]]:
     """The PostgreSQL statement: the document, its history line and its first task."""
-    document = (
-        insert(Document.__table__)
-        .values(_DOCUMENT_VALUES)
-        .returning(Document.id, Document.duplicate_of)
-        .cte("document")
-    )
+    document = _DOCUMENT.returning(Document.id, Document.duplicate_of).cte("document")
     duplicate = document.c.duplicate_of.is_not(None)
     line = insert(DocumentEvent.__table__).from_select(
         ["document_id", "run", "step", "queued_at", "status", "finished_at", "message", "attempts"],
@@ -118,10 +112,12 @@ def insert_document(
         "of_sha256": new.sha256,
     }
     if session.get_bind().dialect.name == "postgresql":
-        task = {"task_id": first_task.task_id, "task_name": first_task.name}
-        return session.execute(
-            _INSERT_ALL, params | task | {"task_queue": first_task.queue}
-        ).scalar_one()
+        task = {
+            "task_id": first_task.task_id,
+            "task_name": first_task.name,
+            "task_queue": first_task.queue,
+        }
+        return session.execute(_INSERT_ALL, params | task).scalar_one()
     duplicate_of: str | None = session.execute(_INSERT_DOCUMENT, params).scalar_one()
     line = {"document_id": new.id, "run": 1, "step": Step.NORMALIZE, "queued_at": at}
     if duplicate_of:
@@ -134,16 +130,12 @@ def insert_document(
         line |= {"status": StepStatus.QUEUED}
     session.execute(insert(DocumentEvent.__table__), line)
     if not duplicate_of:
-        session.execute(
-            insert(TaskRun.__table__),
-            {
-                "task_id": first_task.task_id,
-                "name": first_task.name,
-                "queue": first_task.queue,
-                "document_id": new.id,
-                "status": TaskStatus.PUBLISHED,
-                "published_at": at,
-                "retries": 0,
-            },
+        add_published(
+            session,
+            first_task.task_id,
+            first_task.name,
+            queue=first_task.queue,
+            document_id=new.id,
+            at=at,
         )
     return duplicate_of

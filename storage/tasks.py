@@ -74,7 +74,13 @@ def record_published(
 
 
 def add_published(
-    session: Session, task_id: str, name: str, *, queue: str, document_id: str | None
+    session: Session,
+    task_id: str,
+    name: str,
+    *,
+    queue: str,
+    document_id: str | None,
+    at: datetime,
 ) -> None:
     """The row of a task about to be published for the first time (a new id: no lookup)."""
     session.execute(
@@ -85,7 +91,7 @@ def add_published(
             "queue": queue,
             "document_id": document_id,
             "status": TaskStatus.PUBLISHED,
-            "published_at": utcnow(),
+            "published_at": at,
             "retries": 0,
         },
     )
