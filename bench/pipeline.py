@@ -212,10 +212,9 @@ async def hammer(
     request body is built before the clock starts, as it would be on the clients' own machines.
     """
     latencies: list[float] = []
-    forms = [None if body is None else multipart(unique(body), f"f{i}.pdf") for i in range(total)]
-    queue: asyncio.Queue[int] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
     for i in range(total):
-        queue.put_nowait(i)
+        queue.put_nowait(None if body is None else multipart(unique(body), f"f{i}.pdf"))
     url = f"/v1/companies/{cluster.company}/documents"
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(
@@ -224,7 +223,7 @@ async def hammer(
 
         async def client() -> None:
             while not queue.empty():
-                form = forms[queue.get_nowait()]
+                form = queue.get_nowait()
                 start = time.perf_counter()
                 if form is None:
                     request = http.get("/healthz")
