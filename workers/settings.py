@@ -43,7 +43,9 @@ class Settings(BaseSettings):
 
     task_soft_time_limit: int = 240  # 0 disables the soft limit (the hard one still applies)
     task_time_limit: int = 300
-    worker_max_tasks_per_child: int = 50
+    # A document's chain is five tasks of milliseconds each, and Celery may take up to 5 s to
+    # replace a retired process: recycle rarely; the memory ceiling below catches leaks.
+    worker_max_tasks_per_child: int = 1000
 
     payslip_chunk_size: int = Field(default=50, ge=1, le=1000, description="payslips a task draws")
     # KiB of resident memory after which a worker process is replaced once its task ends.
