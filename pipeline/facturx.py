@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,6 +15,8 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from pipeline.vat import VatLine
+
+log = logging.getLogger(__name__)
 
 # Attachment names the standards use (Factur-X, ZUGFeRD 2.x, ZUGFeRD 1.0, XRechnung).
 XML_NAMES: Final = (
@@ -47,7 +50,10 @@ class CrossIndustryInvoice:
 
 
 def embedded_invoice_xml(pdf: Path | bytes) -> tuple[str, bytes] | None:
-    """(attachment name, XML bytes) of the invoice embedded in ``pdf``, or None."""
+    """(attachment name, XML bytes) of the invoice embedded in ``pdf``, or None.
+
+    A damaged attachment counts as none: the invoice is then read from the page text.
+    """
     try:
         reader = PdfReader(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf)
         attachments = reader.attachments
@@ -57,7 +63,13 @@ def embedded_invoice_xml(pdf: Path | bytes) -> tuple[str, bytes] | None:
     wanted = {n.lower() for n in XML_NAMES}
     for name in names:
         if name.lower() in wanted or name.lower().endswith(".xml"):
-            content = attachments[name]
+            try:
+                content = attachments[name]
+            # A broken file tree trips pypdf anywhere (a missing /EF, a null stream, a bad
+            # filter), each with its own exception type.
+            except Exception as error:
+                log.warning("unreadable attachment %r: %r", name, error)
+                continue
             if content and b"CrossIndustry" in content[0][:4000]:
                 return name, content[0]
     return None

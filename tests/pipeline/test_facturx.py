@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from pypdf import PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, NullObject
+
 from pipeline.extract import analyze_document
-from pipeline.facturx import read_facturx
+from pipeline.facturx import embedded_invoice_xml, read_facturx
 from tests.documents import invoice_pdf_bytes, make_invoice
 
 
@@ -44,3 +49,25 @@ def test_xml_fields_override_the_text_layer(samples_dir: Path) -> None:
 def test_a_plain_pdf_has_no_embedded_invoice() -> None:
     assert read_facturx(invoice_pdf_bytes(make_invoice(3))) is None
     assert read_facturx(b"%PDF-1.4 garbage") is None
+
+
+@pytest.mark.parametrize("damage", ["no /EF entry", "/EF pointing at null"])
+def test_a_damaged_attachment_counts_as_no_embedded_invoice(
+    samples_dir: Path, damage: str
+) -> None:
+    source = samples_dir / "invoices" / "zugferd_Facture_FR_BASICWL.pdf"
+    found = embedded_invoice_xml(source)
+    assert found is not None
+    name, xml = found
+    writer = PdfWriter(clone_from=io.BytesIO(invoice_pdf_bytes(make_invoice(3))))
+    writer.add_attachment(name, xml)
+    spec = writer.root_object["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
+    if damage == "no /EF entry":
+        del spec["/EF"]
+    else:
+        spec[NameObject("/EF")] = DictionaryObject({NameObject("/F"): NullObject()})
+    damaged = io.BytesIO()
+    writer.write(damaged)
+    assert embedded_invoice_xml(damaged.getvalue()) is None
+    analysis = analyze_document("FACTURA F-1 Total 12,10 EUR", pdf=damaged.getvalue())
+    assert analysis.fields["total"]["source"] != "xml"
