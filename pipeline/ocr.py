@@ -126,7 +126,7 @@ def ocr_page(
         if embedded is not None:
             image, image_dpi = embedded
         else:
-            image, image_dpi = _render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
+            image, image_dpi = render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
                                             max_pixels=max_pixels)
         data = _tesseract(image, folder / "out", index, languages=languages, dpi=image_dpi,
                           timeout=timeout, layer=layer_pdf is not None,
@@ -196,9 +196,15 @@ def page_segmentation(image: Path) -> int:
     return PSM_ONE_BLOCK if width is not None and width <= ONE_COLUMN_MAX_WIDTH else PSM_PAGE
 
 
-def _render_page(
+def render_page(
     pdf: Path, index: int, folder: Path, *, dpi: int, timeout: int, max_pixels: int
 ) -> tuple[Path, int]:
+    """Page ``index`` as a PPM file in ``folder`` and the dpi it was rendered at: ``dpi``, or
+    less where the page is so large that ``dpi`` would exceed ``max_pixels``.
+
+    Raises DocumentError(timeout) after ``timeout`` seconds, DocumentError(ocr_failed) when
+    poppler cannot render the page.
+    """
     try:
         box = PdfReader(pdf).pages[index].mediabox
         area_in2 = max(float(box.width) * float(box.height) / 72**2, 1e-6)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from celery import signals
-from pdf2image import convert_from_path
 from PIL import Image
 
 from pipeline.errors import DocumentError, ErrorCode
@@ -21,6 +20,7 @@ from pipeline.extract import QR_PAGES, analyze_document
 from pipeline.facturae import facturae_pdf, facturae_summary_text, parse_facturae
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
 from pipeline.learning import Example, load_libraries, train_category_model
+from pipeline.ocr import render_page
 from storage.corrections import category_examples, load_category_model, save_category_model
 from storage.db import transaction
 from storage.keys import ObjectRole, object_key
@@ -30,8 +30,11 @@ from workers.runtime import Runtime, get_runtime
 
 log = logging.getLogger(__name__)
 
-# Page renders for the QR search: 200 dpi reads a 30 mm code with room to spare.
+# Page renders for the QR search: 200 dpi reads a 30 mm code with room to spare. A page too
+# large for that (a poster, a broken MediaBox) is rendered smaller: an A3 page at 200 dpi is
+# 7.8 million pixels.
 QR_DPI: Final = 200
+QR_MAX_PIXELS: Final = 16_000_000
 RETRAIN_TASK: Final = "papeleo.corrections.retrain"
 
 
@@ -92,18 +95,33 @@ def normalize_xml(runtime: Runtime, document: Document, source: Path, scratch: P
 
 
 def _page_images(runtime: Runtime, document: Document, scratch: Path) -> list[Image.Image]:
+    """The first pages as images for the QR search; fewer, or none, where poppler fails.
+
+    The QR codes only add to a text already read, so a page that cannot be rendered ends the
+    search instead of failing the document.
+    """
     if not document.normalized_key or not document.pages:
         return []
     pdf = scratch / "normalized.pdf"
     runtime.store.get_file(document.normalized_key, pdf)
-    return convert_from_path(
-        str(pdf),
-        dpi=QR_DPI,
-        fmt="ppm",
-        first_page=1,
-        last_page=min(QR_PAGES, document.pages),
-        thread_count=1,
-    )
+    settings = runtime.settings
+    images = []
+    for index in range(min(QR_PAGES, document.pages)):
+        try:
+            path, _dpi = render_page(
+                pdf,
+                index,
+                scratch,
+                dpi=QR_DPI,
+                timeout=settings.ocr_page_timeout,
+                max_pixels=min(QR_MAX_PIXELS, settings.max_image_pixels),
+            )
+        except DocumentError as error:
+            log.warning("document %s: no QR search on page %d: %s", document.id, index, error)
+            break
+        with Image.open(path) as image:
+            images.append(image.copy())
+    return images
 
 
 def classify_and_extract(runtime: Runtime, document: Document, scratch: Path) -> StepResult:

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
+from reportlab.pdfgen import canvas
 
 from storage.keys import ObjectRole
 from storage.models import Document
@@ -61,6 +62,22 @@ def test_hostile_files_fail_with_their_code_and_the_worker_keeps_serving(
     archive = Path(get_runtime().settings.data_dir) / "archive.pdf"
     get_runtime().store.get_file(document.archive_key or "", archive)
     assert ticket.words[0].casefold() in PdfReader(archive).pages[0].extract_text().casefold()
+
+
+def test_a_poster_sized_text_page_is_classified_from_a_smaller_render(runtime) -> None:  # noqa: F811
+    # 8400 pt square: at the QR search's 200 dpi, 544 million pixels, which Pillow refuses as a
+    # decompression bomb; the page's text needs no render at all.
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=(8400, 8400))
+    page.setFont("Helvetica", 400)
+    for row, line in enumerate(("FACTURA F-2026-7", "Fecha 14/03/2026", "TOTAL 121,00 EUR")):
+        page.drawString(400, 7600 - row * 600, line)
+    page.save()
+    document_id = new_document(buffer.getvalue(), "cartel.pdf")
+    tasks.start_processing(document_id)
+    document = load(document_id)
+    assert (document.status, document.error_code) == ("indexed", None)
+    assert document.fields["total"]["value"] == "121.00"
 
 
 def test_encrypted_sample_succeeds_on_retry_with_its_password(
