@@ -27,6 +27,9 @@ NAMESPACES: Final[dict[str, str]] = {
 }
 DSIG: Final = "http://www.w3.org/2000/09/xmldsig#"
 TOLERANCE: Final = Decimal("0.02")
+# Where a damaged file is searched for the schema's name: the root element, or the signature
+# envelope around it, opens the file.
+_DAMAGED_HEAD: Final = 64 * 1024
 _IRPF: Final = "04"
 _SURCHARGE_TAX: Final = "17"  # REIVA may also come as its own Tax
 
@@ -243,17 +246,23 @@ def _check_invoice(invoice: FacturaeInvoice, position: int) -> tuple[list[Proble
     return errors, warnings
 
 
+class DamagedFacturae(ValueError):
+    """Not well-formed XML that names Facturae: an e-invoice cut short or damaged in transit."""
+
+
 def parse_facturae(data: bytes) -> FacturaeDocument:
     """Parse a Facturae file (``.xml`` or enveloped/enveloping signed ``.xsig``).
 
     Returns every field it finds and the validation problems (missing mandatory elements,
     invalid Spanish tax ids, totals that do not add up). Raises ValueError when ``data`` is
-    not well-formed XML or holds no Facturae root. The XAdES signature is detected, not
-    verified (that needs the signer's certificate chain).
+    not well-formed XML (DamagedFacturae where it names Facturae) or holds no Facturae root.
+    The XAdES signature is detected, not verified (that needs the signer's certificate chain).
     """
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as error:
+        if b"facturae" in data[:_DAMAGED_HEAD].lower():
+            raise DamagedFacturae(f"not well-formed XML: {error}") from error
         raise ValueError(f"not well-formed XML: {error}") from error
     facturae = (
         root

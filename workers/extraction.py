@@ -17,7 +17,12 @@ from PIL import Image
 
 from pipeline.errors import DocumentError, ErrorCode
 from pipeline.extract import QR_PAGES, analyze_document
-from pipeline.facturae import facturae_pdf, facturae_summary_text, parse_facturae
+from pipeline.facturae import (
+    DamagedFacturae,
+    facturae_pdf,
+    facturae_summary_text,
+    parse_facturae,
+)
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
 from pipeline.learning import Example, load_libraries, train_category_model
 from pipeline.ocr import render_page
@@ -65,10 +70,13 @@ def is_xml_upload(source: Path) -> bool:
 def normalize_xml(runtime: Runtime, document: Document, source: Path, scratch: Path) -> StepResult:
     """Facturae upload: a readable one-page PDF and the invoice text; no OCR needed.
 
-    Raises DocumentError(unsupported_type) for XML that is not a Facturae e-invoice.
+    Raises DocumentError(corrupt_file) for a Facturae file cut short or damaged,
+    DocumentError(unsupported_type) for XML that is not a Facturae e-invoice.
     """
     try:
         parsed = parse_facturae(source.read_bytes())
+    except DamagedFacturae as error:
+        raise DocumentError(ErrorCode.corrupt_file, f"damaged Facturae: {error}") from error
     except ValueError as error:
         raise DocumentError(ErrorCode.unsupported_type, f"XML but not Facturae: {error}") from error
     pdf = scratch / "normalized.pdf"

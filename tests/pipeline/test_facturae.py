@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.extract import analyze_document
-from pipeline.facturae import FacturaeError, is_facturae, parse_facturae
+from pipeline.facturae import DamagedFacturae, FacturaeError, is_facturae, parse_facturae
 
 
 def _samples(samples_dir: Path) -> list[Path]:
@@ -87,5 +87,14 @@ def test_hostile_xml_is_refused_without_expanding_entities() -> None:
     )
     with pytest.raises(ValueError, match="no Facturae"):
         parse_facturae(bomb)
-    with pytest.raises(ValueError, match="well-formed"):
-        parse_facturae(b"<fe:Facturae")
+    with pytest.raises(ValueError, match="well-formed") as refused:
+        parse_facturae(b"<invoice><total>12")
+    assert not isinstance(refused.value, DamagedFacturae)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
+def test_a_facturae_cut_short_is_damaged_not_foreign(samples_dir: Path, cut: float) -> None:
+    for path in sorted((samples_dir / "facturae").glob("*.xml")):
+        data = path.read_bytes()
+        with pytest.raises(DamagedFacturae, match="well-formed"):
+            parse_facturae(data[: int(len(data) * cut)])

@@ -128,6 +128,14 @@ def test_a_facturae_upload_takes_its_fields_from_the_xml(runtime, samples_dir: P
     assert "Facturae 3.2.2" in document.text
 
 
+def test_a_facturae_cut_short_fails_as_a_damaged_file(runtime, samples_dir: Path) -> None:
+    xml = (samples_dir / "facturae" / "viewer_Facturae-3.2.2-valid.xml").read_bytes()
+    document_id = new_document(xml[: len(xml) // 2], "factura.xml")
+    tasks.normalize.apply((document_id,))
+    document = load(document_id)
+    assert (document.status, document.error_code) == ("failed", "corrupt_file")
+
+
 def test_a_disagreeing_folder_is_kept_and_flagged(runtime) -> None:
     payslip = GENERATORS["payslip"](5)
     document_id = new_document(document_pdf_bytes(payslip), "doc.pdf", category="ticket")
