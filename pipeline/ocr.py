@@ -202,8 +202,8 @@ def render_page(
     """Page ``index`` as a PPM file in ``folder`` and the dpi it was rendered at: ``dpi``, or
     less where the page is so large that ``dpi`` would exceed ``max_pixels``.
 
-    Raises DocumentError(timeout) after ``timeout`` seconds, DocumentError(ocr_failed) when
-    poppler cannot render the page.
+    Raises DocumentError(timeout) after ``timeout`` seconds, DocumentError(corrupt_file) when
+    poppler cannot parse the file, DocumentError(ocr_failed) when it cannot run.
     """
     try:
         box = PdfReader(pdf).pages[index].mediabox
@@ -220,7 +220,9 @@ def render_page(
         )
     except PDFPopplerTimeoutError as exc:
         raise DocumentError(ErrorCode.timeout, f"poppler, page {index}: {exc!r}") from exc
-    except (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError) as exc:
+    except (PDFPageCountError, PDFSyntaxError) as exc:  # poppler cannot parse the file
+        raise DocumentError(ErrorCode.corrupt_file, f"poppler, page {index}: {exc!r}") from exc
+    except (PDFInfoNotInstalledError, OSError) as exc:
         raise DocumentError(ErrorCode.ocr_failed, f"poppler, page {index}: {exc!r}") from exc
     if not paths:
         raise DocumentError(ErrorCode.ocr_failed, f"poppler rendered nothing for page {index}")

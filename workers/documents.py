@@ -278,11 +278,22 @@ def ocr_outcome(
     layers: dict[int, Path],
     scratch: Path,
 ) -> StepOutcome:
-    """Store the searchable PDF and return the OCR step's changes (sequential or fanned out)."""
+    """Store the searchable PDF and return the OCR step's changes (sequential or fanned out).
+
+    Where the text layer cannot be laid over the pages, the words are kept anyway and the
+    normalized PDF stands in for the archive, as it does for a PDF that needed no OCR.
+    """
     archive = scratch / "archive.pdf"
-    build_searchable_pdf(normalized_pdf, layers, archive)
-    archive_key = document_key(document, ObjectRole.ARCHIVE, "archive.pdf")
-    runtime.store.put_file(archive_key, archive, content_type="application/pdf")
+    try:
+        build_searchable_pdf(normalized_pdf, layers, archive)
+    except DocumentError as error:  # pypdf tripping on a damaged file's objects
+        log.warning("document %s: %s; the archive is the normalized PDF", document.id, error)
+        archive_key = document.normalized_key
+        without_layer = "; no text layer in the archive PDF (damaged file)"
+    else:
+        archive_key = document_key(document, ObjectRole.ARCHIVE, "archive.pdf")
+        runtime.store.put_file(archive_key, archive, content_type="application/pdf")
+        without_layer = ""
     layer = NormalizedDocument(
         detected_type=FileType(document.detected_type or FileType.PDF),
         pages=document.pages or len(result.pages),
@@ -291,7 +302,8 @@ def ocr_outcome(
     confidence = result.mean_confidence
     return StepOutcome(
         message=f"{len(result.pages)} page(s) OCRed"
-        + (f", mean confidence {confidence:.0f}" if confidence is not None else ""),
+        + (f", mean confidence {confidence:.0f}" if confidence is not None else "")
+        + without_layer,
         changes={
             "text": merge_text(layer, result),
             "ocr_confidence": confidence,

@@ -129,12 +129,12 @@ def test_blank_page_gives_no_text_and_no_confidence(tmp_path: Path) -> None:
     assert result.mean_confidence is None
 
 
-def test_unreadable_pdf_fails_as_ocr_failed(tmp_path: Path) -> None:
+def test_a_pdf_poppler_cannot_parse_fails_as_corrupt(tmp_path: Path) -> None:
     pdf = tmp_path / "broken.pdf"
     pdf.write_bytes(b"%PDF-1.7\nthis is not a pdf at all\n")
     with pytest.raises(DocumentError) as caught:
         ocr_pdf_pages(pdf, [0])
-    assert caught.value.code is ErrorCode.ocr_failed
+    assert caught.value.code is ErrorCode.corrupt_file
 
 
 def test_page_out_of_range_fails(tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader, PdfWriter
 from reportlab.pdfgen import canvas
 
+from pipeline.errors import DocumentError, ErrorCode
 from storage.keys import ObjectRole
 from storage.models import Document
 from tests.documents import (
@@ -78,6 +80,29 @@ def test_a_poster_sized_text_page_is_classified_from_a_smaller_render(runtime) -
     document = load(document_id)
     assert (document.status, document.error_code) == ("indexed", None)
     assert document.fields["total"]["value"] == "121.00"
+
+
+def test_a_scan_whose_text_layer_cannot_be_merged_keeps_its_words(
+    runtime, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # As pypdf does on some damaged files that it reads but cannot write again (found by
+    # mutating the samples: "Invalid Elementary Object" in a font dictionary).
+    def trip(*_: object) -> None:
+        raise DocumentError(ErrorCode.ocr_failed, "searchable PDF: PdfReadError('Invalid')")
+
+    monkeypatch.setattr(tasks, "build_searchable_pdf", trip)
+    invoice = make_invoice(44)
+    scan = scanned_pdf_bytes(invoice_scan_image(invoice, dpi=150), dpi=150)
+    document_id = new_document(scan, "escaneo.pdf")
+    tasks.start_processing(document_id)
+    document = load(document_id)
+    assert (document.status, document.error_code) == ("indexed", None)
+    assert invoice.words[0].casefold() in (document.text or "").casefold()
+    assert document.archive_key == document.normalized_key
+    with get_runtime().sessions() as session:
+        events = session.get_one(Document, document_id).events
+        ocr_line = next(e for e in events if e.step == "ocr")
+    assert "no text layer in the archive PDF" in (ocr_line.message or "")
 
 
 def test_encrypted_sample_succeeds_on_retry_with_its_password(
