@@ -16,6 +16,7 @@ import pillow_heif
 import pytesseract
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PasswordType, PdfReader, PdfWriter
+from pypdf.errors import LimitReachedError
 
 from pipeline._tesseract import limit_threads
 from pipeline.errors import DocumentError, ErrorCode
@@ -264,6 +265,10 @@ def decrypt_pdf(source: Path, out_pdf: Path, password: str) -> None:
 def _page_text(reader: PdfReader, index: int) -> str:
     try:
         text = reader.pages[index].extract_text()
+    except LimitReachedError as exc:
+        # Content past pypdf's safety limits (75 MB decompressed a stream) is a bomb or a
+        # drawing nobody reads: poppler would spend minutes rendering it for OCR.
+        raise DocumentError(ErrorCode.file_too_large, f"page {index}: {exc}") from exc
     except Exception:  # a page whose text can't be extracted just needs OCR
         return ""
     return storable(text) if text else ""

@@ -760,6 +760,37 @@ def corrupt_bytes() -> dict[str, bytes]:
     }
 
 
+def deflate_bomb_pdf_bytes(megabytes: int = 100) -> bytes:
+    """A one-page PDF of a few hundred KB whose content stream inflates to ``megabytes`` MB of
+    text operators: small to upload, minutes for a renderer."""
+    line = b"BT /F1 9 Tf 36 800 Td (Factura de prueba, linea repetida sin fin) Tj ET\n"
+    deflate = zlib.compressobj(6)
+    block = line * (1024 * 1024 // len(line))
+    stream = b"".join(deflate.compress(block) for _ in range(megabytes)) + deflate.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+        + stream
+        + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
 # Error code (pipeline.errors.ErrorCode value) each corrupt_bytes() entry must produce.
 CORRUPT_EXPECTED: dict[str, str] = {
     "truncated_pdf": "corrupt_file",

@@ -17,6 +17,7 @@ from tests.documents import (
     CORRUPT_EXPECTED,
     blank_pdf_bytes,
     corrupt_bytes,
+    deflate_bomb_pdf_bytes,
     encrypted_pdf_bytes,
     image_bytes,
     invoice_pdf_bytes,
@@ -146,6 +147,14 @@ def test_hostile_uploads_fail_with_a_reason(name: str, upload, out_pdf) -> None:
     with pytest.raises(DocumentError) as caught:
         normalize_upload(upload(corrupt_bytes()[name]), out_pdf, fix_rotation=False)
     assert caught.value.code == CORRUPT_EXPECTED[name]
+
+
+def test_a_page_that_inflates_past_the_readers_limits_is_too_large(upload, out_pdf) -> None:
+    bomb = deflate_bomb_pdf_bytes(100)
+    assert len(bomb) < 2_000_000
+    with pytest.raises(DocumentError) as caught:
+        normalize_upload(upload(bomb), out_pdf)
+    assert caught.value.code is ErrorCode.file_too_large
 
 
 # --- images --------------------------------------------------------------------------------
