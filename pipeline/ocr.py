@@ -112,8 +112,9 @@ def ocr_page(
     """OCR page ``index`` (0-based) of ``pdf``; optionally write its text layer to ``layer_pdf``.
 
     A page that is one upright image (every photo we wrap, most scans) is read at the
-    image's own resolution straight from its bytes; any other page is rendered at ``dpi``
-    (lowered so the rendering stays under ``max_pixels``). ``timeout`` (seconds) applies to
+    image's own resolution straight from its bytes (rendered instead where tesseract cannot
+    decode them); any other page is rendered at ``dpi`` (lowered so the rendering stays under
+    ``max_pixels``). ``timeout`` (seconds) applies to
     rendering and to recognition. Raises DocumentError(ocr_failed) when poppler or
     tesseract fail, DocumentError(timeout) when either runs out of time.
     """
@@ -122,15 +123,25 @@ def ocr_page(
     limit_threads()
     with TemporaryDirectory(prefix="papeleo-ocr-") as scratch:
         folder = Path(scratch)
+
+        def read(image: Path, image_dpi: int) -> dict[str, list]:
+            return _tesseract(image, folder / "out", index, languages=languages, dpi=image_dpi,
+                              timeout=timeout, layer=layer_pdf is not None,
+                              psm=page_segmentation(image))
+
+        data = None
         embedded = _embedded_scan(pdf, index, folder)
         if embedded is not None:
-            image, image_dpi = embedded
-        else:
-            image, image_dpi = render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
-                                            max_pixels=max_pixels)
-        data = _tesseract(image, folder / "out", index, languages=languages, dpi=image_dpi,
-                          timeout=timeout, layer=layer_pdf is not None,
-                          psm=page_segmentation(image))
+            try:
+                data = read(*embedded)
+            except DocumentError as error:
+                if error.code is not ErrorCode.ocr_failed:
+                    raise
+                # Tesseract gives up on a damaged JPEG at its first bad byte; poppler draws
+                # what the rest of the image still holds.
+        if data is None:
+            data = read(*render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
+                                     max_pixels=max_pixels))
         if layer_pdf is not None:
             layer_pdf.parent.mkdir(parents=True, exist_ok=True)
             (folder / "out.pdf").replace(layer_pdf)

@@ -137,6 +137,19 @@ def test_a_pdf_poppler_cannot_parse_fails_as_corrupt(tmp_path: Path) -> None:
     assert caught.value.code is ErrorCode.corrupt_file
 
 
+def test_a_scan_with_damaged_jpeg_data_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
+    invoice = make_invoice(52)
+    scan = scanned_pdf_bytes(invoice_scan_image(invoice, dpi=150), dpi=150)
+    start = scan.index(b"\xff\xd8\xff")
+    end = scan.index(b"\xff\xd9", start)
+    # The lower half of the picture is lost (a failing disk, a cut transfer), not its size.
+    cut = start + (end - start) // 2
+    pdf = tmp_path / "damaged.pdf"
+    pdf.write_bytes(scan[:cut] + bytes(end - cut) + scan[end:])
+    result = ocr_pdf_pages(pdf, [0], dpi=150)
+    assert ocr_normal(invoice.issuer_name) in ocr_normal(result.text)
+
+
 def test_page_out_of_range_fails(tmp_path: Path) -> None:
     pdf = tmp_path / "one.pdf"
     pdf.write_bytes(scanned_pdf_bytes(Image.new("L", (200, 200), 255), dpi=100))
