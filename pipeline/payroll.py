@@ -26,6 +26,9 @@ from pipeline.payroll_rates import ContractType, Split, YearRates, rates_for
 
 CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal("0.00")
+# No payslip figure reaches a thousand million euros; a longer number is a slip or an attack
+# (and past 28 digits Decimal cannot even round it to cents).
+MAX_AMOUNT: Final = Decimal("1e9")
 _PERIOD: Final = re.compile(r"(\d{4})-(\d{2})")
 
 
@@ -611,7 +614,9 @@ def amount(value: Any, where: str) -> Decimal:
         number = Decimal(text)
     except InvalidOperation:
         raise FiguresError(where, f"importe no válido: {value!r}") from None
-    if not number.is_finite() or number != number.quantize(CENT):
+    if not number.is_finite() or number.copy_abs() >= MAX_AMOUNT:  # copy_abs never rounds
+        raise FiguresError(where, f"importe fuera de rango: {value!r}")
+    if number != number.quantize(CENT):
         raise FiguresError(where, f"importe con más de dos decimales: {value!r}")
     return number.quantize(CENT)
 

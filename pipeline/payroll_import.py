@@ -248,17 +248,20 @@ def parse_payroll_csv(data: bytes) -> PayrollImport:
     except csv.Error:
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    try:
+        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        reader.fieldnames = columns  # rows keyed by the names as compared below
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as error:  # a stray quote or carriage return the dialect cannot place
+        return _failed(reader.reader.line_num, "file", f"CSV mal formado: {error}")
     missing = [c for c in CSV_COLUMNS if c not in columns and c not in OPTIONAL_CSV_COLUMNS]
     if missing:
         return _failed(1, "header", f"faltan columnas: {', '.join(missing)}")
-    reader.fieldnames = columns
     problems: list[ImportProblem] = []
     groups: dict[tuple[str, str], _Group] = {}
     company_values: dict[str, str] = {}
     company_line = 0
-    for row in reader:
-        line = reader.line_num
+    for line, row in rows:
         values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         if not any(values.values()):
             continue

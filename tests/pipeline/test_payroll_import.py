@@ -89,6 +89,32 @@ def test_garbage_is_one_readable_problem():
     assert "faltan columnas" in parse_payroll_csv(b"a,b\n1,2\n").problems[0].message
 
 
+def test_a_stray_carriage_return_is_one_readable_problem():
+    lines = payroll_csv([1, 2]).split(b"\n")
+    lines[3] = lines[3].replace(b",", b",\r", 1)
+    parsed = parse_payroll_csv(b"\n".join(lines))
+    assert [(p.line, p.field) for p in parsed.problems] == [(4, "file")]
+    assert "CSV mal formado" in parsed.problems[0].message
+
+
+def test_absurd_amounts_are_refused_on_their_line():
+    rows = csv_rows([1])
+    for value in ("1e999", "99999999999999999999999999999.99", "1E+99999999", "NaN"):
+        rows[0]["amount"] = value
+        parsed = parse_payroll_csv(to_csv(rows))
+        assert not parsed.ok
+        assert [p.line for p in parsed.problems] == [2], value
+        assert "importe" in parsed.problems[0].message, value
+
+
+def test_headers_are_read_whatever_their_case_and_spacing():
+    header, rest = payroll_csv(range(1, 3)).split(b"\n", 1)
+    shouted = b",".join(b" " + name.upper() + b" " for name in header.split(b","))
+    parsed = parse_payroll_csv(shouted + b"\n" + rest)
+    assert parsed.ok, parsed.problems
+    assert len(parsed.payslips) == 2
+
+
 def test_csv_and_json_round_trip():
     for parsed in (
         parse_payroll_csv(payroll_csv(range(1, 6))),
