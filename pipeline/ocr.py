@@ -114,9 +114,10 @@ def ocr_page(
     A page that is one upright image (every photo we wrap, most scans) is read at the
     image's own resolution straight from its bytes (rendered instead where tesseract cannot
     decode them); any other page is rendered at ``dpi`` (lowered so the rendering stays under
-    ``max_pixels``). ``timeout`` (seconds) applies to
-    rendering and to recognition. Raises DocumentError(ocr_failed) when poppler or
-    tesseract fail, DocumentError(timeout) when either runs out of time.
+    ``max_pixels``). ``timeout`` (seconds) applies to rendering and to recognition. Raises
+    DocumentError(corrupt_file) when poppler cannot parse the file, DocumentError(ocr_failed)
+    when poppler or tesseract fail otherwise, DocumentError(timeout) when either runs out of
+    time.
     """
     if index < 0:
         raise ValueError(f"page index must be >= 0, got {index}")
