@@ -266,9 +266,12 @@ def _page_text(reader: PdfReader, index: int) -> str:
     try:
         text = reader.pages[index].extract_text()
     except LimitReachedError as exc:
-        # Content past pypdf's safety limits (75 MB decompressed a stream) is a bomb or a
-        # drawing nobody reads: poppler would spend minutes rendering it for OCR.
-        raise DocumentError(ErrorCode.file_too_large, f"page {index}: {exc}") from exc
+        # Content past pypdf's output limit (75 MB a stream; "Limit reached while
+        # decompressing") is a bomb or a drawing nobody reads: poppler would spend minutes
+        # rendering it for OCR. pypdf's other limits (a reference loop, say) mark damage.
+        if "while decompressing" in str(exc):
+            raise DocumentError(ErrorCode.file_too_large, f"page {index}: {exc}") from exc
+        return ""
     except Exception:  # a page whose text can't be extracted just needs OCR
         return ""
     return storable(text) if text else ""

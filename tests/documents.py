@@ -760,23 +760,9 @@ def corrupt_bytes() -> dict[str, bytes]:
     }
 
 
-def deflate_bomb_pdf_bytes(megabytes: int = 100) -> bytes:
-    """A one-page PDF of a few hundred KB whose content stream inflates to ``megabytes`` MB of
-    text operators: small to upload, minutes for a renderer."""
-    line = b"BT /F1 9 Tf 36 800 Td (Factura de prueba, linea repetida sin fin) Tj ET\n"
-    deflate = zlib.compressobj(6)
-    block = line * (1024 * 1024 // len(line))
-    stream = b"".join(deflate.compress(block) for _ in range(megabytes)) + deflate.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
-        + stream
-        + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+def raw_pdf_bytes(objects: list[bytes]) -> bytes:
+    """A PDF of ``objects`` written by hand (object 1 the catalog), as no library would
+    write it: for files built to hurt a reader."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
@@ -789,6 +775,41 @@ def deflate_bomb_pdf_bytes(megabytes: int = 100) -> bytes:
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
     out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
     return out.getvalue()
+
+
+def _one_page_pdf_bytes(contents: bytes) -> bytes:
+    """A one-page A4 PDF whose page content is object 4, ``contents``, in Helvetica (F1)."""
+    return raw_pdf_bytes(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            contents,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+
+
+def deflate_bomb_pdf_bytes(megabytes: int = 100) -> bytes:
+    """A one-page PDF of a few hundred KB whose content stream inflates to ``megabytes`` MB of
+    text operators: small to upload, minutes for a renderer."""
+    line = b"BT /F1 9 Tf 36 800 Td (Factura de prueba, linea repetida sin fin) Tj ET\n"
+    deflate = zlib.compressobj(6)
+    block = line * (1024 * 1024 // len(line))
+    stream = b"".join(deflate.compress(block) for _ in range(megabytes)) + deflate.flush()
+    return _one_page_pdf_bytes(
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+        + stream
+        + b"\nendstream"
+    )
+
+
+def self_referencing_pdf_bytes() -> bytes:
+    """A one-page PDF whose content stream gives its /Length as a reference to itself, so
+    that reading it means reading it first (damage leaves such loops)."""
+    text = b"BT /F1 24 Tf 72 760 Td (FACTURA F-2026-9) Tj ET"
+    return _one_page_pdf_bytes(b"<< /Length 4 0 R >>\nstream\n" + text + b"\nendstream")
 
 
 # Error code (pipeline.errors.ErrorCode value) each corrupt_bytes() entry must produce.

@@ -27,6 +27,7 @@ from tests.documents import (
     ocr_normal,
     pixel_bomb_png,
     scanned_pdf_bytes,
+    self_referencing_pdf_bytes,
     ticket_image,
     ticket_photo_bytes,
 )
@@ -155,6 +156,11 @@ def test_a_page_that_inflates_past_the_readers_limits_is_too_large(upload, out_p
     with pytest.raises(DocumentError) as caught:
         normalize_upload(upload(bomb), out_pdf)
     assert caught.value.code is ErrorCode.file_too_large
+
+
+def test_a_reference_loop_is_not_too_large_its_page_goes_to_ocr(upload, out_pdf) -> None:
+    document = normalize_upload(upload(self_referencing_pdf_bytes()), out_pdf)
+    assert document.pages_needing_ocr == (0,)
 
 
 # --- images --------------------------------------------------------------------------------
