@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
+from typing import Final
 
 import pillow_heif
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
@@ -810,6 +811,34 @@ def self_referencing_pdf_bytes() -> bytes:
     that reading it means reading it first (damage leaves such loops)."""
     text = b"BT /F1 24 Tf 72 760 Td (FACTURA F-2026-9) Tj ET"
     return _one_page_pdf_bytes(b"<< /Length 4 0 R >>\nstream\n" + text + b"\nendstream")
+
+
+DAMAGE_KINDS: Final = ("flipped", "cut short", "zeroed", "repeated", "inserted", "spliced")
+
+
+def damaged_copy(data: bytes, kind: str, rng: random.Random, donor: bytes = b"") -> bytes:
+    """``data`` damaged as transfers, disks and careless tools damage files: some bytes
+    flipped, the end cut off, a run zeroed, a run repeated, junk inserted, or the tail
+    replaced by the tail of ``donor`` (another file)."""
+    damaged = bytearray(data)
+    at = rng.randrange(len(damaged))
+    run = rng.randint(1, 4096)
+    if kind == "flipped":
+        for _ in range(rng.randint(1, 50)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+    elif kind == "cut short":
+        del damaged[max(at, 1) :]
+    elif kind == "zeroed":
+        damaged[at : at + run] = bytes(len(damaged[at : at + run]))
+    elif kind == "repeated":
+        damaged[at:at] = damaged[at : at + run] * rng.randint(2, 50)
+    elif kind == "inserted":
+        damaged[at:at] = rng.randbytes(rng.randint(1, 200))
+    elif kind == "spliced":
+        damaged[at:] = donor[rng.randrange(len(donor)) :] if donor else b""
+    else:
+        raise ValueError(f"unknown damage {kind!r}")
+    return bytes(damaged)
 
 
 # Error code (pipeline.errors.ErrorCode value) each corrupt_bytes() entry must produce.
