@@ -1,10 +1,9 @@
 """Damaged copies of realistic documents through the whole chain (in-process, eager): each
 ends indexed, or failed with a code a person can act on, never as an internal error.
 
-The damage is seeded, so a failure here reproduces; it is how the mutated-sample runs of
-this change found five crashes (a Factur-X attachment without /EF, a poster-sized page in
-the QR search, a scan whose JPEG tesseract could not decode, a page loop taken for a bomb,
-a Facturae cut short taken for a foreign file).
+The damage is seeded, so a failure here reproduces. Runs like this one over the shared
+samples found a Factur-X attachment without /EF and a poster-sized page in the QR search
+(both internal errors), and scans whose JPEG tesseract could not decode (ocr_failed).
 """
 
 from __future__ import annotations
