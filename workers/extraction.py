@@ -25,7 +25,7 @@ from pipeline.facturae import (
 )
 from pipeline.filetype import HEAD_SIZE, FileType, detect_type
 from pipeline.learning import Example, load_libraries, train_category_model
-from pipeline.ocr import render_page
+from pipeline.ocr import page_image
 from storage.corrections import category_examples, load_category_model, save_category_model
 from storage.db import transaction
 from storage.keys import ObjectRole, object_key
@@ -116,10 +116,9 @@ def _page_images(runtime: Runtime, document: Document, scratch: Path) -> list[Im
     images = []
     for index in range(min(QR_PAGES, document.pages)):
         try:
-            path, _dpi = render_page(
+            image = page_image(
                 pdf,
                 index,
-                scratch,
                 dpi=QR_DPI,
                 timeout=settings.ocr_page_timeout,
                 max_pixels=min(QR_MAX_PIXELS, settings.max_image_pixels),
@@ -127,8 +126,7 @@ def _page_images(runtime: Runtime, document: Document, scratch: Path) -> list[Im
         except DocumentError as error:
             log.warning("document %s: no QR search on page %d: %s", document.id, index, error)
             break
-        with Image.open(path) as image:
-            images.append(image.copy())
+        images.append(image)
     return images
 
 
