@@ -28,28 +28,19 @@ from tests.documents import (
     scanned_pdf_bytes,
     ticket_photo_bytes,
 )
+from tests.workers.in_process import worker_runtime
 from tests.workers.test_documents import new_document
 from workers import documents as tasks
-from workers.app import app as celery_app
-from workers.app import celery_config
-from workers.runtime import get_runtime, reset_runtime
-from workers.settings import Settings, install_settings
+from workers.runtime import get_runtime
+from workers.settings import Settings
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, sqlite_database: str) -> Iterator[None]:
     # The chain's handling of a bad file does not depend on the database: SQLite only.
     settings = Settings(data_dir=tmp_path, database_url=sqlite_database, broker_url="memory://")
-    install_settings(settings)
-    reset_runtime()
-    celery_app.conf.update(celery_config(settings), task_always_eager=True)
-    get_runtime().store.ensure_ready()
-    try:
+    with worker_runtime(settings):
         yield
-    finally:
-        celery_app.conf.update(task_always_eager=False)
-        install_settings(None)
-        reset_runtime()
 
 
 def originals() -> dict[str, bytes]:

@@ -18,26 +18,17 @@ from storage.intake import NewDocument
 from storage.models import Company, Document, DocumentEvent, Notification, Role, Step
 from storage.tasks import TaskRun
 from tests.documents import invoice_pdf_bytes, make_invoice
+from tests.workers.in_process import worker_runtime
 from workers import documents as tasks
-from workers.app import app as celery_app
-from workers.app import celery_config
-from workers.runtime import get_runtime, reset_runtime
-from workers.settings import Settings, install_settings
+from workers.runtime import get_runtime
+from workers.settings import Settings
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
     settings = Settings(data_dir=tmp_path, database_url=database_url, broker_url="memory://")
-    install_settings(settings)
-    reset_runtime()
-    celery_app.conf.update(celery_config(settings), task_always_eager=True)
-    get_runtime().store.ensure_ready()
-    try:
+    with worker_runtime(settings):
         yield
-    finally:
-        celery_app.conf.update(task_always_eager=False)
-        install_settings(None)
-        reset_runtime()
 
 
 def stored_document(session: Session, body: bytes, name: str) -> NewDocument:

@@ -18,11 +18,10 @@ from storage.corrections import CategoryModel, Correction
 from storage.history import mark_queued
 from storage.models import Company, Document, Role, Step
 from tests.extraction_documents import GENERATORS, document_pdf_bytes
+from tests.workers.in_process import worker_runtime
 from workers import documents as tasks
-from workers.app import app as celery_app
-from workers.app import celery_config
-from workers.runtime import get_runtime, reset_runtime
-from workers.settings import Settings, install_settings
+from workers.runtime import get_runtime
+from workers.settings import Settings
 
 COMPANY = "B12345674"
 GYM = "GIMNASIO OLIMPO\nCuota mensual socio {n}\nPeriodo {month}\nImporte cuota 45,00\nDomiciliado"
@@ -31,32 +30,32 @@ GYM = "GIMNASIO OLIMPO\nCuota mensual socio {n}\nPeriodo {month}\nImporte cuota 
 @pytest.fixture
 def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
     settings = Settings(data_dir=tmp_path, database_url=database_url, broker_url="memory://")
-    install_settings(settings)
-    reset_runtime()
-    celery_app.conf.update(celery_config(settings), task_always_eager=True)
-    get_runtime().store.ensure_ready()
-    with get_runtime().sessions.begin() as session:
-        ensure_account(
-            session,
-            advisory_code="6",
-            username="ana",
-            password="pw-ana-123",
-            role=Role.CLIENT,
-            company_nifs=[COMPANY],
-            company_name="Ana SL",
-        )
-        ensure_account(
-            session, advisory_code="6", username="asesora", password="pw-ase-123", role=Role.ADVISOR
-        )
-        ensure_account(
-            session, advisory_code="9", username="otra", password="pw-otra-123", role=Role.ADVISOR
-        )
-    try:
+    with worker_runtime(settings):
+        with get_runtime().sessions.begin() as session:
+            ensure_account(
+                session,
+                advisory_code="6",
+                username="ana",
+                password="pw-ana-123",
+                role=Role.CLIENT,
+                company_nifs=[COMPANY],
+                company_name="Ana SL",
+            )
+            ensure_account(
+                session,
+                advisory_code="6",
+                username="asesora",
+                password="pw-ase-123",
+                role=Role.ADVISOR,
+            )
+            ensure_account(
+                session,
+                advisory_code="9",
+                username="otra",
+                password="pw-otra-123",
+                role=Role.ADVISOR,
+            )
         yield
-    finally:
-        celery_app.conf.update(task_always_eager=False)
-        install_settings(None)
-        reset_runtime()
 
 
 def new_document(

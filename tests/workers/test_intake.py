@@ -11,28 +11,20 @@ from sqlalchemy import select
 from storage.models import Document, DocumentEvent, DocumentStatus
 from storage.tasks import TaskRun, TaskStatus
 from tests.documents import invoice_pdf_bytes, make_invoice
+from tests.workers.in_process import worker_runtime
 from tests.workers.test_documents import stored_document
 from workers import signals
-from workers.app import app as celery_app
-from workers.app import celery_config
 from workers.intake import Registered, publish, register_document
-from workers.runtime import get_runtime, reset_runtime
-from workers.settings import Settings, install_settings
+from workers.runtime import get_runtime
+from workers.settings import Settings
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
     # A real (in-memory) broker, not eager mode: publishing fires the publish signal.
     settings = Settings(data_dir=tmp_path, database_url=database_url, broker_url="memory://")
-    install_settings(settings)
-    reset_runtime()
-    celery_app.conf.update(celery_config(settings), task_always_eager=False)
-    get_runtime().store.ensure_ready()
-    try:
+    with worker_runtime(settings, eager=False):
         yield
-    finally:
-        install_settings(None)
-        reset_runtime()
 
 
 def upload(body: bytes, name: str) -> Registered:

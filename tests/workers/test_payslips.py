@@ -13,8 +13,7 @@ from ingest.accounts import ensure_account
 from storage.models import Company, Role
 from storage.payroll import BundleStatus, Employee, MonthEndRun, MonthEndStatus, PayslipBundle
 from tests.payroll_data import payroll_json
-from workers.app import app as celery_app
-from workers.app import celery_config
+from tests.workers.in_process import worker_runtime
 from workers.payslips import (
     create_month_end,
     month_end,
@@ -23,8 +22,8 @@ from workers.payslips import (
     start_bundle,
     store_payroll_import,
 )
-from workers.runtime import get_runtime, reset_runtime
-from workers.settings import Settings, install_settings
+from workers.runtime import get_runtime
+from workers.settings import Settings
 
 
 @pytest.fixture
@@ -36,16 +35,8 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[None]:
         storage="filesystem",
         payslip_chunk_size=4,
     )
-    install_settings(settings)
-    reset_runtime()
-    celery_app.conf.update(celery_config(settings), task_always_eager=True)
-    get_runtime().store.ensure_ready()
-    try:
+    with worker_runtime(settings):
         yield
-    finally:
-        celery_app.conf.update(task_always_eager=False)
-        install_settings(None)
-        reset_runtime()
 
 
 def company_with_payroll(nif: str, seeds: range, company_seed: int = 1) -> int:
