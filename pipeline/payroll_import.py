@@ -36,6 +36,7 @@ from pipeline.payroll import (
     parse_period,
 )
 from pipeline.payroll_rates import ContractType
+from pipeline.storable import storable
 
 MAX_PAYSLIPS: Final = 20_000
 
@@ -171,7 +172,7 @@ def guess_format(file_name: str | None, content_type: str | None) -> ImportForma
 def parse_payroll_json(data: bytes) -> PayrollImport:
     """``{"company": {...}, "period": "YYYY-MM", "payslips": [{employee, lines…}]}``."""
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = _storable(json.loads(data.decode("utf-8-sig")))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return _failed(0, "file", f"no es JSON válido: {error}")
     if not isinstance(document, Mapping) or not isinstance(document.get("payslips"), list):
@@ -235,6 +236,18 @@ class _Group:
     first_line: int
     employee_row: dict[str, str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with every string made storable: JSON's ``\\ud800`` and ``\\u0000`` escapes
+    decode to a lone surrogate or a NUL, which no database column takes."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 def parse_payroll_csv(data: bytes) -> PayrollImport:

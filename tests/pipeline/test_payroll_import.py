@@ -115,6 +115,14 @@ def test_headers_are_read_whatever_their_case_and_spacing():
     assert len(parsed.payslips) == 2
 
 
+def test_json_escapes_no_database_stores_are_dropped_from_names():
+    document = json.loads(payroll_json([1]))
+    document["payslips"][0]["employee"]["name"] = "P\u00e9rez\ud800 Ana\u0000"
+    parsed = parse_payroll_json(json.dumps(document).encode())
+    assert parsed.ok, parsed.problems
+    assert parsed.payslips[0].employee.full_name == "Pérez Ana"
+
+
 def test_csv_and_json_round_trip():
     for parsed in (
         parse_payroll_csv(payroll_csv(range(1, 6))),
