@@ -10,10 +10,11 @@ ENV PYTHONUNBUFFERED=1 \
     PAPELEO_DATA_DIR=/data
 
 # OCR toolchain from Debian: tesseract 5 with Spanish, English and OSD (rotation) data,
-# poppler for pdf2image.
+# poppler for pdf2image; DejaVu Sans Condensed for payslip names beyond Windows-1252.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng tesseract-ocr-osd poppler-utils \
+        fonts-dejavu-extra \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 papeleo \

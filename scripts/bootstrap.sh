@@ -18,7 +18,7 @@ die() { say "$*"; exit 1; }
 
 # --- system packages: OCR (tesseract + Spanish/English/OSD data), poppler, venv, a font
 packages=(tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng tesseract-ocr-osd poppler-utils
-          python3-venv fonts-dejavu-core)
+          python3-venv fonts-dejavu-core fonts-dejavu-extra)
 if command -v dpkg >/dev/null 2>&1; then
   missing=()
   for package in "${packages[@]}"; do

@@ -93,3 +93,16 @@ def test_same_data_same_bytes_and_hash_other_data_other_hash():
     moved = replace(HEADER, company_address="Otra calle 2")
     assert payslip_hash(HEADER, FIGURES) == payslip_hash(HEADER, FIGURES)
     assert payslip_hash(moved, FIGURES) != payslip_hash(HEADER, FIGURES)
+
+
+def test_names_beyond_western_europe_print_letter_for_letter():
+    for name in ("Ștefan Rădulescu", "Łukasz Wiśniewski", "Zdeněk Dvořák", "Ζωή Νικολάου"):
+        pdf = render_payslip(replace(HEADER, employee_name=name), FIGURES)
+        assert name in text_of(pdf), name
+        assert render_payslip(replace(HEADER, employee_name=name), FIGURES) == pdf
+
+
+def test_western_european_text_embeds_no_font():
+    pdf = render_payslip(replace(HEADER, employee_name="Íñigo Agüero Çelik"), FIGURES)
+    assert b"/FontFile2" not in pdf
+    assert len(pdf) < 8_000
