@@ -18,6 +18,7 @@ from reportlab.pdfgen import canvas
 
 from pipeline.amounts import CENT
 from pipeline.fields import compact_tax_id, is_valid_tax_id
+from pipeline.fonts import font_for
 from pipeline.vat import VatLine, is_valid_rate
 
 NAMESPACES: Final[dict[str, str]] = {
@@ -358,7 +359,7 @@ def facturae_pdf(document: FacturaeDocument, out_pdf: Path) -> None:
     pdf = canvas.Canvas(str(out_pdf), pagesize=A4, invariant=1)
     y = A4[1] - 56
     for line in facturae_summary_text(document).splitlines():
-        pdf.setFont("Helvetica", 10)
+        pdf.setFont(font_for(line), 10)
         pdf.drawString(56, y, line[:110])
         y -= 14
         if y < 56:

@@ -10,21 +10,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Final
 
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from pipeline.fonts import font_for
 from pipeline.payroll import (
     AccrualKind,
     Concept,
@@ -41,23 +37,8 @@ FOOT_TITLE: Final = (
 )
 WIDTH, HEIGHT = A4
 MARGIN: Final = 34.0
-FONT: Final = "Helvetica"
-BOLD: Final = "Helvetica-Bold"
-# Helvetica, built into every reader, has only Western European letters (Windows-1252): a
-# Romanian "Ștefan Rădulescu" or a Polish "Łukasz" came out as black squares. Text outside
-# it is drawn in DejaVu Sans Condensed (Debian's fonts-dejavu-extra), Helvetica's widths
-# with every European alphabet, embedded as a subset: only those payslips grow (4 → ~15 KB).
-WIDE_FONT: Final = "PapeleoSans"
-WIDE_BOLD: Final = "PapeleoSans-Bold"
-WIDE_FILES: Final = {
-    WIDE_FONT: "DejaVuSansCondensed.ttf",
-    WIDE_BOLD: "DejaVuSansCondensed-Bold.ttf",
-}
-FONT_FOLDERS: Final = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 LINE: Final = 10.6  # points between table rows
 RENDERER_VERSION: Final = "2"  # bump when the drawing changes: old cached PDFs are redrawn
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,27 +357,6 @@ class _Page:
         self.number(base_x, euros(b.irpf))
         self.row(6)
         self.box(top, self.y)
-
-
-def font_for(text: str, *, bold: bool = False) -> str:
-    """Helvetica where it has every letter of ``text``, else the wide font (if installed)."""
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        if _wide_font_registered():
-            return WIDE_BOLD if bold else WIDE_FONT
-    return BOLD if bold else FONT
-
-
-@cache
-def _wide_font_registered() -> bool:
-    for folder in FONT_FOLDERS:
-        if all((folder / name).is_file() for name in WIDE_FILES.values()):
-            for font, name in WIDE_FILES.items():
-                pdfmetrics.registerFont(TTFont(font, str(folder / name)))
-            return True
-    log.warning("DejaVu Sans Condensed not found: letters outside Windows-1252 print as boxes")
-    return False
 
 
 def _split_deductions(

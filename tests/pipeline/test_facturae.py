@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from pipeline.extract import analyze_document
-from pipeline.facturae import DamagedFacturae, FacturaeError, is_facturae, parse_facturae
+from pipeline.facturae import (
+    DamagedFacturae,
+    FacturaeError,
+    facturae_pdf,
+    is_facturae,
+    parse_facturae,
+)
 
 
 def _samples(samples_dir: Path) -> list[Path]:
@@ -98,3 +106,16 @@ def test_a_facturae_cut_short_is_damaged_not_foreign(samples_dir: Path, cut: flo
         data = path.read_bytes()
         with pytest.raises(DamagedFacturae, match="well-formed"):
             parse_facturae(data[: int(len(data) * cut)])
+
+
+def test_the_readable_copy_spells_names_beyond_western_europe(
+    samples_dir: Path, tmp_path: Path
+) -> None:
+    parsed = parse_facturae(
+        (samples_dir / "facturae" / "viewer_Facturae-3.2.2-valid.xml").read_bytes()
+    )
+    polish = replace(parsed, issuer_name="Łódzkie Zakłady Włókiennicze Sp. z o.o.")
+    facturae_pdf(polish, tmp_path / "copy.pdf")
+    assert (
+        "Łódzkie Zakłady Włókiennicze" in PdfReader(tmp_path / "copy.pdf").pages[0].extract_text()
+    )
