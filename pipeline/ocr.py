@@ -20,7 +20,7 @@ from pypdf.generic import ContentStream
 
 from pipeline._tesseract import limit_threads
 from pipeline.errors import DocumentError, ErrorCode
-from pipeline.normalize import NormalizedDocument
+from pipeline.normalize import NormalizedDocument, detect_rotation
 from pipeline.photo import text_width_in_letters
 
 try:  # pdf2image >= 1.17 names its timeout error; older versions raise a bare subprocess one
@@ -42,11 +42,13 @@ PSM_ONE_BLOCK: Final = 6
 
 @dataclass(frozen=True, slots=True)
 class OcrPage:
-    """OCR text of one page (0-based ``index``) and its mean word confidence (0-100)."""
+    """OCR text of one page (0-based ``index``), its mean word confidence (0-100), and the
+    degrees it was turned clockwise to be read upright (a scan fed in sideways)."""
 
     index: int
     text: str
     confidence: float | None
+    rotation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ def ocr_pdf_pages(
     timeout: int = 120,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     layers_dir: Path | None = None,
+    fix_rotation: bool = False,
 ) -> OcrResult:
     """OCR the 0-based ``pages`` of ``pdf`` one at a time (see `ocr_page`).
 
@@ -88,6 +91,7 @@ def ocr_pdf_pages(
                 pdf, index, languages=languages, dpi=dpi, timeout=timeout,
                 max_pixels=max_pixels,
                 layer_pdf=layer_path(layers_dir, index) if layers_dir is not None else None,
+                fix_rotation=fix_rotation,
             )
             for index in pages
         )
@@ -108,6 +112,7 @@ def ocr_page(
     timeout: int = 120,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     layer_pdf: Path | None = None,
+    fix_rotation: bool = False,
 ) -> OcrPage:
     """OCR page ``index`` (0-based) of ``pdf``; optionally write its text layer to ``layer_pdf``.
 
@@ -117,7 +122,8 @@ def ocr_page(
     ``max_pixels``). ``timeout`` (seconds) applies to rendering and to recognition. Raises
     DocumentError(corrupt_file) when poppler cannot parse the file, DocumentError(ocr_failed)
     when poppler or tesseract fail otherwise, DocumentError(timeout) when either runs out of
-    time.
+    time. With ``fix_rotation`` (scans: photos were turned upright by normalize) a page read
+    sideways or upside down is turned first; `OcrPage.rotation` says how far.
     """
     if index < 0:
         raise ValueError(f"page index must be >= 0, got {index}")
@@ -125,29 +131,51 @@ def ocr_page(
     with TemporaryDirectory(prefix="papeleo-ocr-") as scratch:
         folder = Path(scratch)
 
-        def read(image: Path, image_dpi: int) -> dict[str, list]:
-            return _tesseract(image, folder / "out", index, languages=languages, dpi=image_dpi,
+        def read(image: Path, image_dpi: int) -> tuple[dict[str, list], int]:
+            turn = 0
+            if fix_rotation:
+                image, turn = _upright(image, folder)
+            data = _tesseract(image, folder / "out", index, languages=languages, dpi=image_dpi,
                               timeout=timeout, layer=layer_pdf is not None,
                               psm=page_segmentation(image))
+            return data, turn
 
-        data = None
+        read_as = None
         embedded = _embedded_scan(pdf, index, folder)
         if embedded is not None:
             try:
-                data = read(*embedded)
+                read_as = read(*embedded)
             except DocumentError as error:
                 if error.code is not ErrorCode.ocr_failed:
                     raise
                 # Tesseract gives up on a damaged JPEG at its first bad byte; poppler draws
                 # what the rest of the image still holds.
-        if data is None:
-            data = read(*render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
-                                     max_pixels=max_pixels))
+        if read_as is None:
+            read_as = read(*render_page(pdf, index, folder, dpi=dpi, timeout=timeout,
+                                        max_pixels=max_pixels))
+        data, rotation = read_as
         if layer_pdf is not None:
             layer_pdf.parent.mkdir(parents=True, exist_ok=True)
             (folder / "out.pdf").replace(layer_pdf)
     text, confidence = _layout_text(data)
-    return OcrPage(index=index, text=text, confidence=confidence)
+    return OcrPage(index=index, text=text, confidence=confidence, rotation=rotation)
+
+
+def _upright(image: Path, folder: Path) -> tuple[Path, int]:
+    """``image`` turned so its text reads upright (a new file in ``folder``), and the degrees
+    clockwise; an image that cannot be decoded here is left to tesseract as it is."""
+    try:
+        with Image.open(image) as picture:
+            turn = detect_rotation(picture)
+            if not turn:
+                return image, 0
+            upright = folder / "upright.ppm"
+            readable = picture if picture.mode in {"1", "L", "RGB"} else picture.convert("RGB")
+            readable.rotate(-turn, expand=True).save(upright, "PPM")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            pytesseract.TesseractError):
+        return image, 0
+    return upright, turn
 
 
 def _embedded_scan(pdf: Path, index: int, folder: Path) -> tuple[Path, int] | None:

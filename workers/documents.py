@@ -265,6 +265,7 @@ def ocr(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
         timeout=settings.ocr_page_timeout,
         max_pixels=settings.max_image_pixels,
         layers_dir=scratch / "layers",
+        fix_rotation=document.detected_type == FileType.PDF,  # photos were turned upright
     )
     layers = {page.index: layer_path(scratch / "layers", page.index) for page in result.pages}
     return ocr_outcome(runtime, document, pdf, result, layers, scratch)
@@ -284,8 +285,9 @@ def ocr_outcome(
     normalized PDF stands in for the archive, as it does for a PDF that needed no OCR.
     """
     archive = scratch / "archive.pdf"
+    rotations = {page.index: page.rotation for page in result.pages if page.rotation}
     try:
-        build_searchable_pdf(normalized_pdf, layers, archive)
+        build_searchable_pdf(normalized_pdf, layers, archive, rotations)
     except DocumentError as error:  # pypdf tripping on a damaged file's objects
         log.warning("document %s: %s; the archive is the normalized PDF", document.id, error)
         archive_key = document.normalized_key
@@ -303,6 +305,7 @@ def ocr_outcome(
     return StepOutcome(
         message=f"{len(result.pages)} page(s) OCRed"
         + (f", mean confidence {confidence:.0f}" if confidence is not None else "")
+        + (f"; {len(rotations)} page(s) turned upright" if rotations else "")
         + without_layer,
         changes={
             "text": merge_text(layer, result),

@@ -20,6 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import update
 
 from pipeline.errors import DocumentError, ErrorCode
+from pipeline.filetype import FileType
 from pipeline.ocr import OcrPage, OcrResult, layer_path, ocr_page
 from storage.db import transaction
 from storage.history import mark_finished, mark_queued
@@ -93,13 +94,18 @@ def _read_page(runtime: Runtime, document: Document, run: int, page: int, scratc
         timeout=settings.ocr_page_timeout,
         max_pixels=settings.max_image_pixels,
         layer_pdf=layer,
+        fix_rotation=document.detected_type == FileType.PDF,  # photos were turned upright
     )
     runtime.store.put_file(
         _page_key(document, run, page, "pdf"), layer, content_type="application/pdf"
     )
     # The JSON goes last: its presence means the page (text and layer) is complete.
     record = scratch / "page.json"
-    record.write_text(json.dumps({"text": result.text, "confidence": result.confidence}))
+    record.write_text(
+        json.dumps(
+            {"text": result.text, "confidence": result.confidence, "rotation": result.rotation}
+        )
+    )
     runtime.store.put_file(
         _page_key(document, run, page, "json"), record, content_type="application/json"
     )
@@ -114,7 +120,14 @@ def _join(runtime: Runtime, document: Document, run: int, scratch: Path) -> None
         record = scratch / f"page-{index_}.json"
         runtime.store.get_file(_page_key(document, run, index_, "json"), record)
         data = json.loads(record.read_text())
-        pages.append(OcrPage(index=index_, text=data["text"], confidence=data["confidence"]))
+        pages.append(
+            OcrPage(
+                index=index_,
+                text=data["text"],
+                confidence=data["confidence"],
+                rotation=data.get("rotation", 0),  # absent from pages read before
+            )
+        )
         layers[index_] = layer_path(scratch / "layers", index_)
         layers[index_].parent.mkdir(exist_ok=True)
         runtime.store.get_file(_page_key(document, run, index_, "pdf"), layers[index_])

@@ -105,6 +105,22 @@ def test_a_scan_whose_text_layer_cannot_be_merged_keeps_its_words(
     assert "no text layer in the archive PDF" in (ocr_line.message or "")
 
 
+@pytest.mark.parametrize("turned", [90, 180, 270])
+def test_a_scan_fed_in_sideways_is_read_and_archived_upright(runtime, turned: int) -> None:  # noqa: F811
+    invoice = make_invoice(81)
+    page = invoice_scan_image(invoice, dpi=150).rotate(turned, expand=True)
+    document_id = new_document(scanned_pdf_bytes(page, dpi=150), "de-lado.pdf")
+    tasks.start_processing(document_id)
+    document = load(document_id)
+    assert (document.status, document.predicted_category) == ("indexed", "factura_recibida")
+    assert document.fields["total"]["value"] == str(invoice.total)
+    archive = Path(get_runtime().settings.data_dir) / "archive.pdf"
+    get_runtime().store.get_file(document.archive_key or "", archive)
+    shown = PdfReader(archive).pages[0]
+    assert shown.mediabox.width < shown.mediabox.height  # A4 portrait, as it reads
+    assert invoice.words[0].casefold() in shown.extract_text().casefold()
+
+
 def test_encrypted_sample_succeeds_on_retry_with_its_password(
     runtime, samples_dir: Path  # noqa: F811
 ) -> None:
