@@ -231,6 +231,12 @@ def normalize(runtime: Runtime, document: Document, scratch: Path) -> StepOutcom
     )
 
 
+def turns_pages(document: Document) -> bool:
+    """Whether OCR turns ``document``'s pages upright: a PDF's scans may have been fed in
+    sideways; photos were turned upright by normalize already."""
+    return document.detected_type == FileType.PDF
+
+
 def document_key(document: Document, role: ObjectRole, file_name: str) -> str:
     """The object key of one of ``document``'s derived files."""
     return object_key(document.company_id, document.fiscal_year, document.id, role, file_name)
@@ -265,7 +271,7 @@ def ocr(runtime: Runtime, document: Document, scratch: Path) -> StepOutcome:
         timeout=settings.ocr_page_timeout,
         max_pixels=settings.max_image_pixels,
         layers_dir=scratch / "layers",
-        fix_rotation=document.detected_type == FileType.PDF,  # photos were turned upright
+        fix_rotation=turns_pages(document),
     )
     layers = {page.index: layer_path(scratch / "layers", page.index) for page in result.pages}
     return ocr_outcome(runtime, document, pdf, result, layers, scratch)

@@ -20,7 +20,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import update
 
 from pipeline.errors import DocumentError, ErrorCode
-from pipeline.filetype import FileType
 from pipeline.ocr import OcrPage, OcrResult, layer_path, ocr_page
 from storage.db import transaction
 from storage.history import mark_finished, mark_queued
@@ -36,6 +35,7 @@ from workers.documents import (
     index,
     notify,
     ocr_outcome,
+    turns_pages,
 )
 from workers.runtime import Runtime, get_runtime
 
@@ -94,7 +94,7 @@ def _read_page(runtime: Runtime, document: Document, run: int, page: int, scratc
         timeout=settings.ocr_page_timeout,
         max_pixels=settings.max_image_pixels,
         layer_pdf=layer,
-        fix_rotation=document.detected_type == FileType.PDF,  # photos were turned upright
+        fix_rotation=turns_pages(document),
     )
     runtime.store.put_file(
         _page_key(document, run, page, "pdf"), layer, content_type="application/pdf"
